@@ -1,0 +1,1 @@
+"""Weight editors (ROME, MEMIT, AlphaEdit, erasure, LoRA): not implemented yet (issue 4, 7)."""

@@ -1,0 +1,34 @@
+"""biaskit: locate sociodemographic and cultural features inside language models and edit them.
+
+The package keeps imports cheap: nothing heavy (torch, transformers) is imported until a
+function that needs it is used, so `biaskit --help` answers instantly.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+try:
+    __version__ = version("biaskit")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+unknown"
+
+# Public names resolved lazily (PEP 562): name -> module that defines it.
+_LAZY = {
+    "load_model": "biaskit.models",
+    "Model": "biaskit.models",
+    "capture": "biaskit.activations",
+    "ActivationSet": "biaskit.activation_set",
+    "BiaskitError": "biaskit.errors",
+    "build_lab": "biaskit.lab",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'biaskit' has no attribute {name!r}")
