@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
-
 from biaskit.errors import DataError, LayerError
 from biaskit.io import write_json, write_jsonl
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 META_FILE = "activations.json"
 RECORDS_FILE = "records.jsonl"

@@ -65,7 +65,8 @@ def write_csv(path: str | os.PathLike[str], rows: Iterable[Mapping[str, Any]]) -
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _jsonable(v) if not _is_scalar(v) else v for k, v in row.items()})
+            writer.writerow({k: v if _is_scalar(v) else json.dumps(v, default=_jsonable)
+                             for k, v in row.items()})
 
     return atomic_write(path, write)
 

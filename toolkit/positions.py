@@ -1,5 +1,6 @@
-"""Which token positions to read in each text: `last`, `first`, `mean`, `subject_last`, an
-index, or `all`.
+"""Which token positions to read in each text.
+
+The rules are `last`, `first`, `mean`, `subject_last`, an index, or `all`.
 
 Positions count the text's own tokens only: special tokens a tokenizer adds (BOS, BERT's
 [CLS]/[SEP]) are skipped, so `first` is the first word piece and `last` the last one,

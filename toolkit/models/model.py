@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import nn
-
 from biaskit.models.adapter import ArchAdapter, HookKind, get_adapter
+from torch import nn
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,37 @@
+# biaskit: the README's commands. Each builds its own virtual environment from nothing.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_VERSION ?= 2.13.0
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.biaskit-installed
+
+.PHONY: demo test bench lint install clean
+
+# torch goes first, pinned, so that nothing pulls a different (CUDA) build.
+# GPU users: see README ("Installing for a GPU").
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==$(TORCH_VERSION)
+	$(PY) -m pip install --quiet -e ".[test,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m biaskit lab build --preset lab
+	$(PY) -m biaskit capture --model lab --data lab:gender_professions --label gender \
+		--subject subject --positions subject_last --out runs/demo-capture
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_capture.py
+	$(PY) benchmarks/bench_capture_memory.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) runs bench_out .pytest_cache
