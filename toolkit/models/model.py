@@ -129,14 +129,17 @@ class Model:
         return digest.hexdigest()[:16]
 
     def nnsight(self) -> Any:
-        """This model wrapped as an `nnsight.LanguageModel` sharing the same weights.
+        """This model wrapped for nnsight (sharing the same weights, no copy).
 
         For interactive interventions on internals (`with lm.trace(...)`); biaskit's own
-        capture uses plain hooks, which are faster for read-only collection.
+        capture uses plain hooks, which are faster for read-only collection. nnsight 0.8
+        names the wrapper `TransformersModel` (`LanguageModel` before it).
         """
-        from nnsight import LanguageModel
-
-        return LanguageModel(self.hf, tokenizer=self.tokenizer)
+        try:
+            from nnsight import TransformersModel as Wrapper
+        except ImportError:  # nnsight < 0.8
+            from nnsight import LanguageModel as Wrapper
+        return Wrapper(self.hf, tokenizer=self.tokenizer)
 
 
 def ensure_pad_token(tokenizer: Any) -> None:
