@@ -14,6 +14,7 @@ import time
 
 import torch
 from _common import machine, random_texts
+
 from biaskit.activations import capture
 from biaskit.models import load_model
 from biaskit.models.tiny import tiny_model

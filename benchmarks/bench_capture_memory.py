@@ -21,6 +21,7 @@ from _common import machine
 
 def child(n: int, max_memory_mb: float) -> None:
     import torch
+
     from biaskit.activations import capture
     from biaskit.lab import lab_path
     from biaskit.models import load_model

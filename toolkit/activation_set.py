@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from biaskit.errors import DataError, LayerError
-from biaskit.io import write_json, write_jsonl
 from safetensors import safe_open
 from safetensors.torch import save_file
+
+from biaskit.errors import DataError, LayerError
+from biaskit.io import write_json, write_jsonl
 
 META_FILE = "activations.json"
 RECORDS_FILE = "records.jsonl"

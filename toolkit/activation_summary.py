@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+
 from biaskit.activation_set import ActivationSet
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from biaskit.activation_set import ActivationSet, ShardWriter
 from biaskit.errors import DataError
 from biaskit.models.adapter import SITES

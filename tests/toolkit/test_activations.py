@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from biaskit.activation_set import ActivationSet
 from biaskit.activations import capture
 from biaskit.errors import DataError, SubjectNotFoundError

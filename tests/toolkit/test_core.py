@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from biaskit.errors import LayerError, RegistryError
 from biaskit.io import atomic_write, write_csv, write_json
 from biaskit.models import parse_layers

@@ -10,6 +10,7 @@ import logging
 import sys
 
 import click
+
 from biaskit import __version__
 from biaskit.cli.capture import capture_cmd
 from biaskit.cli.info import info_cmd

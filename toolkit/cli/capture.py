@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
 from biaskit.cli.options import data_options, load_from_options, model_options, out_option
 
 
@@ -58,10 +59,11 @@ def capture_cmd(model: str, dtype: str, device: str, trust_remote_code: bool, da
 
 
 def _summarise(acts, label_col: str | None, out_dir: Path, data: str, model_name: str) -> None:
-    from biaskit.activation_summary import summarise
-    from biaskit.io import write_csv, write_json
     from rich.console import Console
     from rich.table import Table
+
+    from biaskit.activation_summary import summarise
+    from biaskit.io import write_csv, write_json
 
     labels = acts.column(label_col) if label_col else None
     rows = summarise(acts, labels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+
 from biaskit.cli.options import load_from_options
 
 
@@ -13,9 +14,10 @@ from biaskit.cli.options import load_from_options
 @click.option("--trust-remote-code", is_flag=True, help="Run code shipped with the checkpoint.")
 def info_cmd(model: str, dtype: str, device: str, trust_remote_code: bool) -> None:
     """Show architecture, size, dtype, device and the module path of each site."""
-    from biaskit.models import SITES
     from rich.console import Console
     from rich.table import Table
+
+    from biaskit.models import SITES
 
     m = load_from_options(model, dtype, device, trust_remote_code)
     table = Table(title=f"biaskit info: {m.name}", show_header=False, title_justify="left")

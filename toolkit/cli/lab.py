@@ -21,9 +21,10 @@ def build_cmd(preset: str, seed: int, out: str | None, force: bool) -> None:
     """Build the lab model, then print planted vs learned association strengths."""
     from pathlib import Path
 
-    from biaskit.lab import build_lab
     from rich.console import Console
     from rich.table import Table
+
+    from biaskit.lab import build_lab
 
     build = build_lab(preset, seed=seed, out=Path(out) if out else None, force=force)
     console = Console()

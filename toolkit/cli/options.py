@@ -49,8 +49,9 @@ def out_option(func: F) -> F:
 
 def load_from_options(model: str, dtype: str, device: str, trust_remote_code: bool) -> Any:
     """Load the model named by the shared options, with a status spinner."""
-    from biaskit.models import load_model
     from rich.console import Console
+
+    from biaskit.models import load_model
 
     with Console(stderr=True).status(f"loading {model}..."):
         return load_model(model, dtype=dtype, device=device, trust_remote_code=trust_remote_code)

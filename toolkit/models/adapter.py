@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from torch import nn
+
 from biaskit.errors import LayerError, UnsupportedArchitectureError
 from biaskit.registry import Registry
-from torch import nn
 
 SITES: tuple[str, ...] = ("resid", "attn_out", "mlp_out", "mlp_key")
 """Standard sites: block output, attention output, MLP output, and the input of the MLP's

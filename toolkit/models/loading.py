@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from biaskit.errors import ModelError
 from biaskit.models.adapter import get_adapter
 from biaskit.models.model import Model, ensure_pad_token

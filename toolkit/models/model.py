@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from biaskit.models.adapter import ArchAdapter, HookKind, get_adapter
 from torch import nn
+
+from biaskit.models.adapter import ArchAdapter, HookKind, get_adapter
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
 from biaskit.models.model import Model
 
 # Small but non-trivial sizes: 4 layers so there is a "middle", GQA where the family has it.

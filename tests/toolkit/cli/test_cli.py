@@ -5,9 +5,10 @@ import subprocess
 import sys
 
 import pytest
+from click.testing import CliRunner
+
 from biaskit import __version__
 from biaskit.cli import cli, main
-from click.testing import CliRunner
 
 
 def run(args, capsys):

@@ -1,4 +1,5 @@
 import pytest
+
 from biaskit.data import load_table, read_rows
 from biaskit.errors import DataError
 

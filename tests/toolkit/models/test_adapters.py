@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from biaskit.activations import capture
 from biaskit.errors import LayerError, UnsupportedArchitectureError
 from biaskit.models import SITES, get_adapter, supported_model_types
