@@ -167,9 +167,9 @@ def _explain(layer: int, row: dict[str, Any], carrying: bool | None, probe: Any,
         parts.append(f"probe accuracy {row['probe_accuracy']:.2f}, selectivity "
                      f"{row['probe_selectivity']:.2f}")
     if "trace_effect" in row:
-        ci = (f" (95% CI {row['trace_ci_low']:.3f} to {row['trace_ci_high']:.3f})"
+        ci = (f" (95% CI {row['trace_ci_low']:.3g} to {row['trace_ci_high']:.3g})"
               if row["trace_ci_low"] == row["trace_ci_low"] else "")
-        parts.append(f"MLP indirect effect {row['trace_effect']:.3f}{ci} at the subject's last token")
+        parts.append(f"MLP indirect effect {row['trace_effect']:.3g}{ci} at the subject's last token")
     head = f"layer {layer}{' (chosen by the user)' if forced else ''}: " + "; ".join(parts)
     notes = []
     if carrying is True:

@@ -29,7 +29,7 @@ def test_trace_decides_when_probe_disagrees():
     assert loc.layer == 2 and loc.bias_carrying is True
     assert loc.ranking[0]["layer"] == 2
     assert "layer 2" in loc.reason and "selectivity 0.30" in loc.reason
-    assert "MLP indirect effect 0.600" in loc.reason
+    assert "MLP indirect effect 0.6 " in loc.reason
 
 
 def test_probe_only_is_not_evidence_of_use():

@@ -15,6 +15,8 @@ from biaskit import __version__
 from biaskit.cli.capture import capture_cmd
 from biaskit.cli.info import info_cmd
 from biaskit.cli.lab import lab_group
+from biaskit.cli.locate import locate_cmd
+from biaskit.cli.trace import trace_cmd
 from biaskit.errors import BiaskitError
 
 EXIT_USER_ERROR = 2
@@ -44,6 +46,8 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
 cli.add_command(info_cmd)
 cli.add_command(lab_group)
 cli.add_command(capture_cmd)
+cli.add_command(trace_cmd)
+cli.add_command(locate_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:
