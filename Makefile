@@ -18,10 +18,17 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
+# Until `biaskit run` exists, the demo chains the commands by hand on the lab model:
+# build it (cached), probe the planted gender feature, trace the she/he gap, locate it.
 demo: $(STAMP)
 	$(PY) -m biaskit lab build --preset lab
-	$(PY) -m biaskit capture --model lab --data lab:gender_professions --label gender \
-		--subject subject --positions subject_last --out runs/demo-capture
+	$(PY) -m biaskit probe --model lab --data lab:gender_professions --label gender \
+		--subject subject --positions subject_last --control-by subject --groups subject \
+		--out runs/demo/probe
+	$(PY) -m biaskit trace --model lab --data lab:gender_professions --subject subject \
+		--contrast-column targets --limit 24 --out runs/demo/trace
+	$(PY) -m biaskit locate --probe runs/demo/probe --trace runs/demo/trace --out runs/demo/locate
+	@echo "demo results: runs/demo/{probe,trace,locate} (JSON, CSV, PNG)"
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
@@ -29,6 +36,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_capture.py
 	$(PY) benchmarks/bench_capture_memory.py
+	$(PY) benchmarks/bench_probes.py
+	$(PY) benchmarks/bench_trace.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

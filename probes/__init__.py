@@ -1,1 +1,38 @@
-"""Linear probes, control tasks, causal tracing and `locate`: not implemented yet (issue 3)."""
+"""Where features live: linear probes with control tasks, causal tracing, and `locate`.
+
+Names are imported lazily so that `import biaskit.probes` stays cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_LAZY = {
+    "probe_layers": "biaskit.probes.layers",
+    "ProbeReport": "biaskit.probes.report",
+    "choose_best": "biaskit.probes.report",
+    "LinearProbe": "biaskit.probes.linear",
+    "ProbeInputError": "biaskit.probes.linear",
+    "fit_batched": "biaskit.probes.batched",
+    "BatchedFit": "biaskit.probes.batched",
+    "online_codelength": "biaskit.probes.mdl",
+    "MDLResult": "biaskit.probes.mdl",
+    "trace": "biaskit.probes.tracing",
+    "TraceConfig": "biaskit.probes.tracing",
+    "TraceReport": "biaskit.probes.trace_report",
+    "locate": "biaskit.probes.locate",
+    "Location": "biaskit.probes.locate",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'biaskit.probes' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -94,8 +94,8 @@ def locate(probe: Any = None, trace: Any = None, *, site: str = "mlp_out",
     evidence = _evidence(probe, trace, site, role)
     n_layers = max(evidence) + 1
     causal = _normalised({k: v.get("trace_effect") for k, v in evidence.items()})
-    probing = _normalised({k: max(0.0, v["probe_selectivity"]) if "probe_selectivity" in v else None
-                           for k, v in evidence.items()})
+    # Without a control task a probe report has no selectivity: fall back on accuracy.
+    probing = _normalised({k: _probe_score(v) for k, v in evidence.items()})
     w = trace_weight if (trace is not None and probe is not None) else (1.0 if trace else 0.0)
     for k, row in evidence.items():
         row["score"] = w * causal.get(k, 0.0) + (1 - w) * probing.get(k, 0.0)
@@ -134,6 +134,12 @@ def _evidence(probe: Any, trace: Any, site: str, role: str) -> dict[int, dict[st
     return rows
 
 
+def _probe_score(row: dict[str, Any]) -> float | None:
+    if row.get("probe_selectivity") is not None:
+        return max(0.0, row["probe_selectivity"])
+    return row.get("probe_accuracy")
+
+
 def _probe_site(probe: Any) -> str:
     return getattr(probe, "best_site", None) or probe.records[0].get("site", "resid")
 
@@ -163,9 +169,11 @@ def _check(layer: int, n_layers: int) -> int:
 def _explain(layer: int, row: dict[str, Any], carrying: bool | None, probe: Any, trace: Any,
              forced: bool) -> tuple[str, list[str]]:
     parts = []
-    if "probe_selectivity" in row:
+    if row.get("probe_selectivity") is not None:
         parts.append(f"probe accuracy {row['probe_accuracy']:.2f}, selectivity "
                      f"{row['probe_selectivity']:.2f}")
+    elif "probe_accuracy" in row:
+        parts.append(f"probe accuracy {row['probe_accuracy']:.2f} (no control task)")
     if "trace_effect" in row:
         ci = (f" (95% CI {row['trace_ci_low']:.3g} to {row['trace_ci_high']:.3g})"
               if row["trace_ci_low"] == row["trace_ci_low"] else "")

@@ -15,7 +15,8 @@ their full continuation probability.
 
 Batching: all layers and noise samples for one (token, site) run in one forward pass
 (rows = layers x samples), and such groups are packed up to `max_batch` rows, so a
-prompt costs at most tokens x sites passes, not layers x tokens x sites x samples.
+prompt costs at most tokens x sites passes, not layers x tokens x sites x samples. Tokens
+before the subject are not run at all: causal attention keeps them clean.
 """
 
 from __future__ import annotations
@@ -114,8 +115,10 @@ def _trace_prompt(model: Model, prompt: str, subject: str, cands: tuple[str, ...
     runner = _Runner(model, seqs, subj, noise)
     clean_score, clean_states = runner.clean(sites)
     corrupted_score = float(runner.run([None] * cfg.samples, clean_states).mean())
-    grids = {s: torch.zeros(n_layers, n_tok) for s in sites}
-    groups = [(s, t) for s in sites for t in range(n_tok)]
+    # Tokens before the subject never see the noise (causal attention): restoring them
+    # gives exactly the corrupted score, so they are filled in rather than run.
+    grids = {s: torch.full((n_layers, n_tok), corrupted_score) for s in sites}
+    groups = [(s, t) for s in sites for t in range(subj[0], n_tok)]
     per_group = n_layers * cfg.samples
     per_batch = max(1, cfg.max_batch // per_group)
     for start in range(0, len(groups), per_batch):
@@ -157,13 +160,19 @@ class _Runner:
             self.mask[j, :len(p) + len(c)] = 1
 
     def _forward(self, rows: int, hooks: list[Any]) -> torch.Tensor:
-        """Forward `rows` copies of every candidate sequence; return each row's score."""
+        """Forward `rows` copies of every candidate sequence; return each row's score.
+
+        Only the positions that predict the candidates reach the LM head
+        (`logits_to_keep`): with a large vocabulary the head would otherwise dominate.
+        """
         dev = self.model.device
         n_c = len(self.seqs)
         ids = self.ids.repeat(rows, 1).to(dev)
         mask = self.mask.repeat(rows, 1).to(dev)
+        width, first = ids.shape[1], len(self.seqs[0][0]) - 1
         try:
-            logits = self.model.hf(input_ids=ids, attention_mask=mask, use_cache=False).logits
+            logits = self.model.hf(input_ids=ids, attention_mask=mask, use_cache=False,
+                                   logits_to_keep=width - first).logits
         finally:
             for h in hooks:
                 h.remove()
@@ -171,7 +180,7 @@ class _Runner:
         logp = torch.log_softmax(logits.float(), -1).view(rows, n_c, *logits.shape[1:]).cpu()
         probs = []
         for j, (p, c) in enumerate(self.seqs):
-            pos = torch.arange(len(p) - 1, len(p) + len(c) - 1)
+            pos = torch.arange(len(p) - 1, len(p) + len(c) - 1) - first
             probs.append(logp[:, j, pos, torch.tensor(c)].sum(-1).exp())
         return probs[0] - probs[1] if n_c == 2 else probs[0]
 

@@ -76,3 +76,11 @@ def test_save_load(tmp_path):
     loc.save(tmp_path)
     assert Location.load(tmp_path) == loc
     assert (tmp_path / "location.csv").read_text().startswith("layer,")
+
+
+def test_probe_without_control_task_uses_accuracy():
+    report = probe_report([0.0, 0.0, 0.0], accuracies=[0.6, 0.9, 0.7])
+    for r in report.records:
+        r["selectivity"] = None
+    loc = locate(report)
+    assert loc.layer == 1 and "no control task" in loc.reason

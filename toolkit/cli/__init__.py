@@ -16,6 +16,7 @@ from biaskit.cli.capture import capture_cmd
 from biaskit.cli.info import info_cmd
 from biaskit.cli.lab import lab_group
 from biaskit.cli.locate import locate_cmd
+from biaskit.cli.probe import probe_cmd
 from biaskit.cli.trace import trace_cmd
 from biaskit.errors import BiaskitError
 
@@ -46,6 +47,7 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
 cli.add_command(info_cmd)
 cli.add_command(lab_group)
 cli.add_command(capture_cmd)
+cli.add_command(probe_cmd)
 cli.add_command(trace_cmd)
 cli.add_command(locate_cmd)
 
