@@ -21,8 +21,8 @@ _LAZY = {
     "trace": "biaskit.probes.tracing",
     "TraceConfig": "biaskit.probes.tracing",
     "TraceReport": "biaskit.probes.trace_report",
-    "locate": "biaskit.probes.locate",
-    "Location": "biaskit.probes.locate",
+    "locate": "biaskit.probes.location",
+    "Location": "biaskit.probes.location",
 }
 
 __all__ = list(_LAZY)

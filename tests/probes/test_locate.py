@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from biaskit.errors import DataError, LayerError
-from biaskit.probes.locate import Location, locate
+from biaskit.probes.location import Location, locate
 
 
 def trace_report(effects, ci_half=0.05, site="mlp_out", role="subject_last"):
@@ -84,3 +84,14 @@ def test_probe_without_control_task_uses_accuracy():
         r["selectivity"] = None
     loc = locate(report)
     assert loc.layer == 1 and "no control task" in loc.reason
+
+
+def test_no_total_effect_means_nothing_to_locate():
+    """Per-prompt orientation makes noise look positive; the total-effect guard catches it."""
+    t = trace_report([0.02, 0.03, 0.01, 0.0], ci_half=0.005)  # CI excludes 0 ...
+    t.prompts = [SimpleNamespace(sign=1.0, clean=0.012, corrupted=0.0)] * 8  # ... but no association
+    loc = locate(trace=t)
+    assert loc.bias_carrying is False
+    assert "hardly depends on the subject" in loc.notes[0]
+    t.prompts = [SimpleNamespace(sign=1.0, clean=0.4, corrupted=0.05)] * 8
+    assert locate(trace=t).bias_carrying is True

@@ -28,7 +28,7 @@ def locate_cmd(probe_dir: str | None, trace_dir: str | None, span: int | None,
     from rich.console import Console
     from rich.table import Table
 
-    from biaskit.probes.locate import locate
+    from biaskit.probes.location import locate
     from biaskit.probes.trace_report import TraceReport
 
     if probe_dir is None and trace_dir is None:

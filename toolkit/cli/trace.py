@@ -24,14 +24,15 @@ from biaskit.cli.options import load_from_options, model_options, out_option
 @click.option("--limit", default=None, type=int, help="Trace only the first N prompts.")
 @click.option("--samples", default=10, show_default=True, help="Noise samples per restoration.")
 @click.option("--noise", default=3.0, show_default=True, help="Noise, in embedding std units.")
-@click.option("--window", default=10, show_default=True, help="Layers restored together (mlp/attn).")
+@click.option("--window", default=None, type=int,
+              help="Layers restored together for mlp/attn (default: depth // 5, 1 to 10).")
 @click.option("--sites", default="resid,mlp,attn", show_default=True, help="Sites to restore.")
 @click.option("--seed", default=0, show_default=True)
 @out_option
 def trace_cmd(model: str, dtype: str, device: str, trust_remote_code: bool, data: str,
               text_col: str, subject_col: str, target_col: str | None, contrast: str | None,
               contrast_column: str | None, limit: int | None, samples: int, noise: float,
-              window: int, sites: str, seed: int, out: str) -> None:
+              window: int | None, sites: str, seed: int, out: str) -> None:
     """Find where the model computes a prediction (or a bias gap) from the subject.
 
     Writes trace.json, trace.csv (average indirect effect per site, layer and token role,

@@ -14,6 +14,12 @@ The rules, in order (documented in docs/locate.md):
    `span` consecutive layers with the largest total causal score (probe score without a
    trace) that contains it. `span` defaults to a quarter of the depth (at least 1).
 5. A user-given `layer` or `layers` overrides the choice; the evidence is still reported.
+6. *Bias-carrying* needs two things: the traced score must itself depend on the subject
+   (the mean total effect, clean minus corrupted, oriented per prompt, is at least
+   `min_total_effect`, 0.05 by default), and the layer's effect CI must lie above 0.
+   The first guard matters because effects are oriented per prompt (a contrast can point
+   either way): where nothing is planted, that orientation turns pure noise into small
+   positive "effects" whose CI can exclude 0.
 
 Without a trace, `bias_carrying` is None: a probe alone cannot show that the model uses
 what it decodes.
@@ -74,7 +80,8 @@ class Location:
 
 def locate(probe: Any = None, trace: Any = None, *, site: str = "mlp_out",
            role: str = "subject_last", trace_weight: float = 0.75, span: int | None = None,
-           layer: int | None = None, layers: list[int] | None = None) -> Location:
+           layer: int | None = None, layers: list[int] | None = None,
+           min_total_effect: float = 0.05) -> Location:
     """Combine a `ProbeReport` and/or a `TraceReport` into a `Location`.
 
     Args:
@@ -86,6 +93,8 @@ def locate(probe: Any = None, trace: Any = None, *, site: str = "mlp_out",
         span: Number of layers in the range; default max(1, n_layers // 4).
         layer: Force this layer (the evidence is still reported).
         layers: Force this layer range.
+        min_total_effect: Smallest mean total effect (clean minus corrupted score) for the
+            traced association to count as present at all.
     """
     if probe is None and trace is None:
         raise DataError("locate needs a probe report, a trace report, or both")
@@ -108,9 +117,14 @@ def locate(probe: Any = None, trace: Any = None, *, site: str = "mlp_out",
     row = evidence[chosen]
     carrying = None
     low = row.get("trace_ci_low")
+    total = _total_effect(trace)
     if trace is not None and low is not None and low == low:  # NaN with a single prompt
-        carrying = bool(low > 0)
+        carrying = bool(low > 0) and (total is None or total >= min_total_effect)
     reason, notes = _explain(chosen, row, carrying, probe, trace, layer is not None or layers is not None)
+    if total is not None and total < min_total_effect:
+        notes.insert(0, f"Corrupting the subject changes the traced score by only {total:.3g} on "
+                        f"average (below {min_total_effect}): the prediction hardly depends on the "
+                        "subject, so there is no association here to locate.")
     rule = f"causal x {w:.2f} + probe selectivity x {1 - w:.2f}" if probe and trace else (
         "causal effect only" if trace else "probe selectivity only")
     return Location(layer=chosen, layers=chosen_layers, ranking=ranking, reason=reason,
@@ -132,6 +146,14 @@ def _evidence(probe: Any, trace: Any, site: str, role: str) -> dict[int, dict[st
             rows.setdefault(r["layer"], {"layer": r["layer"]}).update(
                 probe_selectivity=r["selectivity"], probe_accuracy=r["accuracy"])
     return rows
+
+
+def _total_effect(trace: Any) -> float | None:
+    """Mean over prompts of the oriented clean-minus-corrupted score, if prompts are known."""
+    prompts = getattr(trace, "prompts", None)
+    if not prompts:
+        return None
+    return sum(p.sign * (p.clean - p.corrupted) for p in prompts) / len(prompts)
 
 
 def _probe_score(row: dict[str, Any]) -> float | None:
