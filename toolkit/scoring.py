@@ -68,10 +68,11 @@ def continuation_logprobs(model: Any, prompts: Sequence[str], targets: Sequence[
         for j, s in enumerate(seqs):
             ids[j, :len(s)] = torch.tensor(s)
             mask[j, :len(s)] = 1
-        logits = model.hf(input_ids=ids.to(model.device),
-                          attention_mask=mask.to(model.device)).logits.float()
+        first = min(len(p) for p, _ in chunk) - 1  # only these positions reach the LM head
+        logits = model.hf(input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
+                          logits_to_keep=width - first).logits.float()
         logp = torch.log_softmax(logits, dim=-1).cpu()
         for j, (p, c) in enumerate(chunk):
-            positions = torch.arange(len(p) - 1, len(p) + len(c) - 1)
+            positions = torch.arange(len(p) - 1, len(p) + len(c) - 1) - first
             out[start + j] = logp[j, positions, torch.tensor(c)].double().sum()
     return out
