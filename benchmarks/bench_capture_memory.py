@@ -47,7 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", type=int, default=5000)
     parser.add_argument("--large", type=int, default=50000)
-    parser.add_argument("--max-memory-mb", type=float, default=8.0)
+    parser.add_argument("--max-memory-mb", type=float, default=1.0)
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:

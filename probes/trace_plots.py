@@ -20,8 +20,9 @@ def _pyplot() -> Any:
 def plot_prompt(p: PromptTrace, sites: tuple[str, ...], path: Path, *, contrast: bool) -> None:
     """One panel per site: restored score per (token, layer); subject tokens starred."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(sites), figsize=(4.2 * len(sites), 0.45 * len(p.tokens) + 1.6),
+    fig, axes = plt.subplots(1, len(sites), figsize=(5.0 * len(sites), 0.45 * len(p.tokens) + 1.6),
                              squeeze=False)
+    fig.subplots_adjust(wspace=0.75)
     labels = [f"{tok}*" if t in p.subject_tokens else tok for t, tok in enumerate(p.tokens)]
     what = f"P({p.targets[0]}) - P({p.targets[1]})" if contrast else f"P({p.targets[0]})"
     for ax, site in zip(axes[0], sites, strict=True):
@@ -40,7 +41,8 @@ def plot_average(report: Any, path: Path) -> None:
     """Average indirect effect per (token role, layer), one panel per site."""
     plt = _pyplot()
     sites = report.sites
-    fig, axes = plt.subplots(1, len(sites), figsize=(4.2 * len(sites), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(sites), figsize=(5.0 * len(sites), 3.6), squeeze=False)
+    fig.subplots_adjust(wspace=0.9)
     for ax, site in zip(axes[0], sites, strict=True):
         rows = [r for r in report.records if r["site"] == site]
         n_layers = max(r["layer"] for r in rows) + 1
@@ -53,5 +55,5 @@ def plot_average(report: Any, path: Path) -> None:
         ax.set_xlabel("layer")
         ax.set_title(f"avg indirect effect: {SITE_TITLES.get(site, site)}", fontsize=10)
         fig.colorbar(image, ax=ax, shrink=0.8)
-    fig.suptitle(f"causal trace of {report.model} over {len(report.prompts)} prompts", fontsize=10)
+    fig.suptitle(f"causal trace of {report.model} over {len(report.prompts)} prompts", fontsize=10, y=1.06)
     save_figure(fig, path)
