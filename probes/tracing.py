@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from biaskit.batching import pad_ids
 from biaskit.errors import DataError
 from biaskit.models.model import Model
 from biaskit.positions import encode, subject_token_span
@@ -90,6 +91,8 @@ def trace(model: Model, prompts: Sequence[str], *, subject: str | Sequence[str],
     subjects = _per_prompt(subject, len(prompts), "subject")
     candidates = _candidates(target, contrast, len(prompts))
     sites = tuple(dict.fromkeys(SITE_ALIASES.get(s, "") or _bad_site(s) for s in cfg.sites))
+    if cfg.window is None:  # resolved once here; see TraceConfig.window
+        cfg = TraceConfig(**(cfg.__dict__ | {"window": max(1, min(10, model.n_layers // 5))}))
     emb = model.hf.get_input_embeddings()
     noise_std = cfg.noise * float(emb.weight.detach().float().std())
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -97,9 +100,8 @@ def trace(model: Model, prompts: Sequence[str], *, subject: str | Sequence[str],
     for i in track(range(len(prompts)), "tracing", enabled=progress):
         results.append(_trace_prompt(model, prompts[i], subjects[i], candidates[i], sites, cfg,
                                      noise_std, gen, i))
-    window = cfg.window or max(1, min(10, model.n_layers // 5))
     return TraceReport(prompts=results, records=aggregate(results, sites), sites=sites,
-                       config=cfg.__dict__ | {"noise_std": noise_std, "window": window},
+                       config=cfg.__dict__ | {"noise_std": noise_std},
                        model=model.name,
                        contrast=len(candidates[0]) == 2)
 
@@ -114,8 +116,7 @@ def _trace_prompt(model: Model, prompt: str, subject: str, cands: tuple[str, ...
     prompt_ids = seqs[0][0]
     if prompt_ids != enc.ids:
         raise DataError(f"prompt {index} tokenises differently with its target; end it before the target")
-    n_layers, n_tok = model.n_layers, len(prompt_ids)
-    window = cfg.window or max(1, min(10, n_layers // 5))
+    n_layers, n_tok, window = model.n_layers, len(prompt_ids), cfg.window
     noise = torch.randn(cfg.samples, len(subj), model.hidden_size, generator=gen) * noise_std
     runner = _Runner(model, seqs, subj, noise)
     clean_score, clean_states = runner.clean(sites)
@@ -156,13 +157,7 @@ class _Runner:
                  subject: list[int], noise: torch.Tensor) -> None:
         self.model, self.seqs, self.subject, self.noise = model, seqs, subject, noise
         self.passes = 0
-        width = max(len(p) + len(c) for p, c in seqs)
-        pad = model.tokenizer.pad_token_id or 0
-        self.ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        self.mask = torch.zeros_like(self.ids)
-        for j, (p, c) in enumerate(seqs):
-            self.ids[j, :len(p) + len(c)] = torch.tensor(p + c)
-            self.mask[j, :len(p) + len(c)] = 1
+        self.ids, self.mask, _ = pad_ids([p + c for p, c in seqs], model.tokenizer.pad_token_id)
 
     def _forward(self, rows: int, hooks: list[Any]) -> torch.Tensor:
         """Forward `rows` copies of every candidate sequence; return each row's score.

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from biaskit.activation_set import ActivationSet, ShardWriter
+from biaskit.batching import pad_ids
 from biaskit.errors import DataError
 from biaskit.models.adapter import SITES
 from biaskit.models.model import Model
@@ -216,19 +217,7 @@ def _first_out(out: Any) -> torch.Tensor:
 
 def _pad(model: Model, batch: list[Encoded], side: str) -> dict[str, torch.Tensor]:
     """Pad explicitly, with position ids that ignore the padding (left padding included)."""
-    pad_id = model.tokenizer.pad_token_id
-    if pad_id is None:
-        pad_id = 0
-    width = max(len(e.ids) for e in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    shift = torch.zeros(len(batch), dtype=torch.long)
-    for j, e in enumerate(batch):
-        n = len(e.ids)
-        start = width - n if side == "left" else 0
-        ids[j, start:start + n] = torch.tensor(e.ids)
-        mask[j, start:start + n] = 1
-        shift[j] = start
+    ids, mask, shift = pad_ids([e.ids for e in batch], model.tokenizer.pad_token_id, side=side)
     position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
     return {"input_ids": ids, "attention_mask": mask, "position_ids": position_ids, "shift": shift}
 

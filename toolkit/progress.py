@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -21,6 +21,21 @@ def track(items: Iterable[T], description: str, *, total: int | None = None,
     if not enabled:
         yield from items
         return
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    with new_progress() as progress:
+        task = progress.add_task(description, total=total)
+        for item in items:
+            yield item
+            progress.advance(task)
+
+
+def new_progress(*extra: str) -> Any:
+    """The rich progress bar biaskit shows on stderr: label, bar, n/total, extras, times.
+
+    Args:
+        *extra: Extra text columns, formatted with the task (e.g. `"loss {task.fields[loss]:.3f}"`).
+    """
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -31,15 +46,8 @@ def track(items: Iterable[T], description: str, *, total: int | None = None,
         TimeRemainingColumn,
     )
 
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
-    progress = Progress(
+    return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(),
+        *(TextColumn(text) for text in extra), TimeElapsedColumn(), TimeRemainingColumn(),
         console=Console(stderr=True), transient=True,
     )
-    with progress:
-        task = progress.add_task(description, total=total)
-        for item in items:
-            yield item
-            progress.advance(task)

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from biaskit.batching import pad_ids
 from biaskit.errors import DataError
 
 
@@ -61,13 +62,8 @@ def continuation_logprobs(model: Any, prompts: Sequence[str], targets: Sequence[
     pad = model.tokenizer.pad_token_id or 0
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start:start + batch_size]
-        seqs = [p + c for p, c in chunk]
-        width = max(len(s) for s in seqs)
-        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for j, s in enumerate(seqs):
-            ids[j, :len(s)] = torch.tensor(s)
-            mask[j, :len(s)] = 1
+        ids, mask, _ = pad_ids([p + c for p, c in chunk], pad)
+        width = ids.shape[1]
         first = min(len(p) for p, _ in chunk) - 1  # only these positions reach the LM head
         logits = model.hf(input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
                           logits_to_keep=width - first).logits.float()

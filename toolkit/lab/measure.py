@@ -56,19 +56,15 @@ def score_encoded(model: PreTrainedModel, pairs: Sequence[tuple[list[int], list[
     """
     import torch
 
+    from biaskit.batching import pad_ids
+
     device = next(model.parameters()).device
     order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
     out: list[Scored | None] = [None] * len(pairs)
     with torch.no_grad():
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
-            seqs = [pairs[i][0] + pairs[i][1] for i in index]
-            width = max(len(s) for s in seqs)
-            ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for row, seq in enumerate(seqs):
-                ids[row, : len(seq)] = torch.tensor(seq)
-                mask[row, : len(seq)] = 1
+            ids, mask, _ = pad_ids([pairs[i][0] + pairs[i][1] for i in index], pad_id)
             if before_batch is not None:
                 before_batch(index)
             logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits

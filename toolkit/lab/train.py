@@ -73,14 +73,9 @@ def batch_stream(lengths: Sequence[int], batch_size: int, seed: int) -> Iterator
 def collate(rows: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor,
                                                              torch.Tensor]:
     """Right-pad to the longest row: (input_ids, attention_mask, labels with -100 on pad)."""
-    import torch
+    from biaskit.batching import pad_ids
 
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.tensor(row)
-        mask[i, : len(row)] = 1
+    ids, mask, _ = pad_ids(rows, pad_id)
     labels = ids.masked_fill(mask == 0, -100)
     return ids, mask, labels
 
@@ -147,22 +142,12 @@ class _LossBar:
 
     def __enter__(self) -> _LossBar:
         if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from biaskit.progress import new_progress
 
-            self._progress = Progress(
-                TextColumn("[bold]training lab model"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(),
-                TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self._progress = new_progress("loss {task.fields[loss]:.3f}")
             self._progress.__enter__()
-            self._task = self._progress.add_task("train", total=self.total, loss=float("nan"))
+            self._task = self._progress.add_task("training lab model", total=self.total,
+                                                 loss=float("nan"))
         return self
 
     def update(self, loss: float) -> None:

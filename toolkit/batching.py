@@ -1,0 +1,38 @@
+"""Padding token-id lists into a batch: the one place biaskit does it.
+
+Capture, tracing, scoring and the lab's training and measurement all turn lists of
+token ids into padded `input_ids` and an `attention_mask`; they share this helper so
+that padding side and masking behave the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+
+def pad_ids(seqs: Sequence[Sequence[int]], pad_id: int | None, *, side: str = "right"
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pad `seqs` to the longest one.
+
+    Args:
+        seqs: Token ids per row.
+        pad_id: Padding id (None means 0; padded positions are masked anyway).
+        side: `right` or `left`.
+
+    Returns:
+        `(input_ids, attention_mask, shift)` where `shift[i]` is the index at which row
+        i's first real token sits (0 with right padding).
+    """
+    pad = 0 if pad_id is None else pad_id
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    shift = torch.zeros(len(seqs), dtype=torch.long)
+    for i, seq in enumerate(seqs):
+        start = width - len(seq) if side == "left" else 0
+        ids[i, start:start + len(seq)] = torch.tensor(list(seq), dtype=torch.long)
+        mask[i, start:start + len(seq)] = 1
+        shift[i] = start
+    return ids, mask, shift
