@@ -19,6 +19,9 @@ LAB_DATASETS: tuple[str, ...] = (
     "controls",
     "neutral",
 )
+# Generated on demand by their own seeded generator (biaskit.lab.interactions): never in
+# a build folder nor in the lab's training corpus.
+GENERATED_DATASETS: tuple[str, ...] = ("interactions",)
 
 
 def dataset_file(name: str) -> str:
@@ -27,9 +30,9 @@ def dataset_file(name: str) -> str:
     Raises:
         DataError: `name` is not a lab dataset; the message lists the names.
     """
-    if name not in LAB_DATASETS:
+    if name not in LAB_DATASETS + GENERATED_DATASETS:
         raise DataError(f"unknown lab dataset {name!r}; known datasets: "
-                        f"{', '.join(LAB_DATASETS)}")
+                        f"{', '.join(LAB_DATASETS + GENERATED_DATASETS)}")
     return f"datasets/{name}.txt" if name == "neutral" else f"datasets/{name}.jsonl"
 
 
@@ -42,6 +45,10 @@ def load_lab_dataset(name: str, preset: str = "lab", seed: int = 0) -> list[dict
         DataError: Unknown dataset name (checked before anything is built).
     """
     relative = dataset_file(name)
+    if name in GENERATED_DATASETS:
+        from biaskit.lab.interactions import lab_interactions
+
+        return lab_interactions(seed=seed)
     from biaskit.lab.build import build_lab
 
     path = build_lab(preset, seed=seed).path / relative
