@@ -18,17 +18,11 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-# Until `biaskit run` exists, the demo chains the commands by hand on the lab model:
-# build it (cached), probe the planted gender feature, trace the she/he gap, locate it.
+# The quickstart recipe on the lab model (built and cached on first use): probe, trace,
+# locate, evaluate, MEMIT equalize, verify, evaluate again, report.
 demo: $(STAMP)
-	$(PY) -m biaskit lab build --preset lab
-	$(PY) -m biaskit probe --model lab --data lab:gender_professions --label gender \
-		--subject subject --positions subject_last --control-by subject --groups subject \
-		--out runs/demo/probe
-	$(PY) -m biaskit trace --model lab --data lab:gender_professions --subject subject \
-		--contrast-column targets --limit 24 --out runs/demo/trace
-	$(PY) -m biaskit locate --probe runs/demo/probe --trace runs/demo/trace --out runs/demo/locate
-	@echo "demo results: runs/demo/{probe,trace,locate} (JSON, CSV, PNG)"
+	$(PY) -m biaskit run recipes/quickstart.yaml
+	@echo "demo report: the newest runs/quickstart-*/report/report.md (and report.html)"
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
@@ -41,6 +35,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_edit.py
 	$(PY) benchmarks/bench_stats.py
 	$(PY) benchmarks/bench_eval.py
+	$(PY) benchmarks/bench_generate.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

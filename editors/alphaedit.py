@@ -31,7 +31,7 @@ import torch
 from biaskit.editors.config import AlphaEditConfig
 from biaskit.editors.memit import spread
 from biaskit.editors.requests import EditRequest
-from biaskit.editors.rome import prepare, prepare_config, second_moments
+from biaskit.editors.rome import prepare, prepare_config, second_moments, solve_system
 from biaskit.errors import EditError
 from biaskit.models.model import Model
 
@@ -89,7 +89,7 @@ def alphaedit_update(keys: torch.Tensor, resid: torch.Tensor, p: torch.Tensor,
         gram = gram + previous.double().to(k.device)
     a = pd @ gram + l2 * torch.eye(k.shape[0], dtype=torch.float64, device=k.device)
     rhs = pd @ k @ resid.double().to(k.device).T
-    return torch.linalg.solve(a, rhs).T.float()
+    return solve_system(a, rhs, "alphaedit").T.float()
 
 
 def compute(model: Model, requests: Sequence[EditRequest], config: Any = None, *,

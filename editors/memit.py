@@ -39,7 +39,7 @@ from biaskit.editors.keys import (
 )
 from biaskit.editors.objectives import Objective
 from biaskit.editors.requests import EditRequest
-from biaskit.editors.rome import prepare, prepare_config, second_moments
+from biaskit.editors.rome import prepare, prepare_config, second_moments, solve_system
 from biaskit.editors.values import optimise_values
 from biaskit.errors import EditError
 from biaskit.models.model import Model
@@ -93,7 +93,8 @@ def memit_update(keys: torch.Tensor, resid: torch.Tensor, c: torch.Tensor, lam: 
     k = keys.double()
     a = lam * c.double().to(k.device) + k @ k.T
     # D A = R K^T  <=>  A D^T = K R^T (A is symmetric).
-    return torch.linalg.solve(a, k @ resid.double().to(k.device).T).T.float()
+    return solve_system(a, k @ resid.double().to(k.device).T, "memit").T.float()
+
 
 
 def spread(model: Model, requests: Sequence[EditRequest], config: MemitConfig, objective: Objective,

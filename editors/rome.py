@@ -137,7 +137,7 @@ def rank_one_update(w: torch.Tensor, b: torch.Tensor | None, key: torch.Tensor,
         c: E[k k^T] [d_key, d_key], or None for the identity (no covariance adjustment).
     """
     k = key.double().to(w.device)
-    u = k if c is None else torch.linalg.solve(c.double().to(w.device), k)
+    u = k if c is None else solve_system(c.double().to(w.device), k, "rome")
     denom = u @ k
     if not torch.isfinite(denom) or denom.abs() < 1e-12:
         raise EditError("rome: the key is (numerically) in the null space of C^-1; the update "
@@ -216,3 +216,17 @@ def stats_corpus(model: Model, config: EditConfig) -> str:
     log.warning("statistics corpus: %s (set stats_corpus to a corpus like your use)", corpus)
     return corpus
 
+
+def solve_system(a: torch.Tensor, b: torch.Tensor, method: str) -> torch.Tensor:
+    """`torch.linalg.solve(a, b)`, with a singular system reported as an `EditError`.
+
+    A singular system means the keys carry no information at the edited layer (a zeroed
+    MLP, an attention-only block, degenerate statistics): a user error to name, not a
+    LinAlgError traceback.
+    """
+    try:
+        return torch.linalg.solve(a, b)
+    except RuntimeError as exc:  # torch.linalg.LinAlgError subclasses RuntimeError
+        raise EditError(f"{method}: the update's linear system is singular (are the keys at this "
+                        "layer all zero, e.g. an attention-only block, or the statistics "
+                        "degenerate?)") from exc

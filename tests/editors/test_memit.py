@@ -177,3 +177,12 @@ def test_memit_many_requests_on_the_lab(lab_tiny, lab_tiny_model, request):
     metrics = {k: v["after"] for k, v in report.metrics().items()}
     assert metrics["efficacy"] >= 0.9, report.table()
     assert metrics["neighbourhood"] is None or metrics["neighbourhood"] >= 0.85, report.table()
+
+
+def test_singular_system_is_an_edit_error_not_a_linalg_traceback():
+    # Keys of an attention-only block (its MLP is zero) and no statistics: A = 0.
+    from biaskit.editors.memit import memit_update
+    from biaskit.errors import EditError
+
+    with pytest.raises(EditError, match="singular"):
+        memit_update(torch.zeros(8, 3), torch.ones(4, 3), torch.zeros(8, 8), lam=1.0)

@@ -14,7 +14,6 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +220,7 @@ class Scores:
         write_csv(out / "items.csv", items or [{"suite": self.suite, "model": self.model}])
         write_json(out / "scores.json", {
             "suite": self.suite, "model": self.model, "options": _jsonable(self.options),
-            "n_items": len(self.items), "created": datetime.now(timezone.utc).isoformat(),
+            "n_items": len(self.items),
             "metrics": [_finite(m.row()) for m in self.metrics],
         })
         return out
