@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_edit.py
 	$(PY) benchmarks/bench_stats.py
 	$(PY) benchmarks/bench_eval.py
+	$(PY) benchmarks/bench_lora.py
+	$(PY) benchmarks/bench_embed.py
 	$(PY) benchmarks/bench_generate.py
 
 lint: $(STAMP)

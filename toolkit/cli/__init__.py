@@ -12,15 +12,20 @@ import sys
 import click
 
 from biaskit import __version__
+from biaskit.cli.attention import attention_cmd
 from biaskit.cli.capture import capture_cmd
 from biaskit.cli.edit import edit_cmd
+from biaskit.cli.embed import embed_cmd
 from biaskit.cli.evaluate import evaluate_cmd
+from biaskit.cli.generate import generate_cmd
 from biaskit.cli.info import info_cmd
+from biaskit.cli.interactions import interactions_group
 from biaskit.cli.lab import lab_group
 from biaskit.cli.locate import locate_cmd
 from biaskit.cli.probe import probe_cmd
 from biaskit.cli.recipes import recipes_group
 from biaskit.cli.run import run_cmd, validate_cmd
+from biaskit.cli.stylometry import stylometry_cmd
 from biaskit.cli.trace import trace_cmd
 from biaskit.errors import BiaskitError
 
@@ -56,9 +61,14 @@ cli.add_command(trace_cmd)
 cli.add_command(locate_cmd)
 cli.add_command(edit_cmd)
 cli.add_command(evaluate_cmd)
+cli.add_command(embed_cmd)
+cli.add_command(attention_cmd)
+cli.add_command(generate_cmd)
+cli.add_command(stylometry_cmd)
 cli.add_command(run_cmd)
 cli.add_command(validate_cmd)
 cli.add_command(recipes_group)
+cli.add_command(interactions_group)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import click
 
 from biaskit.cli.options import load_from_options, model_options, out_option
-from biaskit.errors import DataError, ModelError
+from biaskit.errors import DataError
 
 MAX_ROWS = 40  # table rows per suite; everything is in summary.csv
 
@@ -24,8 +23,6 @@ MAX_ROWS = 40  # table rows per suite; everything is in summary.csv
               help="Data for the suite: a file, folder or hf:<id>. With several suites give "
                    "SUITE=PATH (repeatable). Default: the lab's data for lab suites, "
                    "$BIASKIT_SHARED_DATASETS for the public benchmarks.")
-@click.option("--adapter", default=None, type=click.Path(exists=True, file_okay=False),
-              help="A peft (LoRA) adapter directory to load on top of the model.")
 @click.option("--deltas", default=None, type=click.Path(exists=True),
               help="A saved edit (directory or deltas.safetensors from EditResult.save) to apply.")
 @click.option("--limit", default=None, type=int, help="First N items (of each file) per suite.")
@@ -36,7 +33,7 @@ MAX_ROWS = 40  # table rows per suite; everything is in summary.csv
               help="Suite option KEY=VALUE (repeatable), e.g. -O language=fr -O method=pll.")
 @out_option
 def evaluate_cmd(model: str, dtype: str, device: str, trust_remote_code: bool, suites: tuple[str, ...],
-                 data: tuple[str, ...], adapter: str | None, deltas: str | None, limit: int | None,
+                 data: tuple[str, ...], deltas: str | None, limit: int | None,
                  batch_size: int, n_boot: int, seed: int, extra: tuple[str, ...], out: str) -> None:
     """Run one or more evaluation suites and write OUT/<suite>/scores.json + items.csv.
 
@@ -55,9 +52,7 @@ def evaluate_cmd(model: str, dtype: str, device: str, trust_remote_code: bool, s
         if not path.startswith(("hf:", "lab:")) and not Path(path).expanduser().exists():
             raise DataError(f"data path {path!r} does not exist")
     options = _parse_options(extra)
-    m = load_from_options(model, dtype, device, trust_remote_code)
-    if adapter:
-        m = load_adapter(m, adapter)
+    m = load_from_options(model, dtype, device, trust_remote_code)  # merges --adapter
     if deltas:
         from biaskit.editors.result import apply_saved
 
@@ -125,18 +120,10 @@ def _accepted(name: str, opts: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_adapter(model: Any, path: str) -> Any:
-    """The model with a peft adapter merged into its weights (a new `Model`)."""
-    if not (Path(path) / "adapter_config.json").is_file():
-        raise ModelError(f"{path} is not a peft adapter (no adapter_config.json)")
-    try:
-        from peft import PeftModel
-    except ImportError:  # pragma: no cover - a dependency
-        raise ModelError("--adapter needs the peft package") from None
-    try:
-        merged = PeftModel.from_pretrained(model.hf, path).merge_and_unload()
-    except (ValueError, KeyError, RuntimeError) as exc:
-        raise ModelError(f"cannot load adapter {path} on {model.name}: {exc}") from None
-    return dataclasses.replace(model, hf=merged.eval(), name=f"{model.name}+{Path(path).name}")
+    """The model with a peft adapter merged into its weights (see `biaskit.models.variants`)."""
+    from biaskit.models.variants import merge_adapter
+
+    return merge_adapter(model, path)
 
 
 def scores_table(scores: Any, max_rows: int = MAX_ROWS) -> Any:

@@ -60,6 +60,7 @@ def load_model(
     load_in_4bit: bool = False,
     trust_remote_code: bool = False,
     revision: str | None = None,
+    adapter: str | Path | None = None,
 ) -> Model:
     """Load a model and pick its architecture adapter.
 
@@ -73,6 +74,9 @@ def load_model(
         trust_remote_code: Run model code shipped with the checkpoint. Off unless a recipe
             or the caller says so, because it executes code from the model's author.
         revision: Hub revision (branch, tag or commit) for reproducibility.
+        adapter: A peft LoRA folder whose merged delta is added to the weights after
+            loading (see `biaskit.models.variants`); the model is then named
+            `<spec>+<folder name>`.
 
     Returns:
         The loaded `Model`, in eval mode.
@@ -94,7 +98,11 @@ def load_model(
         config = transformers.AutoConfig.from_pretrained(source, **common)
     except (OSError, ValueError) as exc:
         raise ModelError(_not_found_message(name, exc)) from exc
-    adapter = get_adapter(config.model_type)  # fail before downloading any weights
+    arch = get_adapter(config.model_type)  # fail before downloading any weights
+    if adapter is not None:
+        from biaskit.models.variants import read_adapter_config
+
+        read_adapter_config(Path(adapter).expanduser())  # a bad folder fails before loading too
 
     kwargs: dict[str, Any] = {"dtype": torch_dtype, **common}
     if device_map is not None:
@@ -102,7 +110,7 @@ def load_model(
     if load_in_4bit:
         kwargs["quantization_config"] = _four_bit_config(torch_dtype)
         kwargs.setdefault("device_map", "auto")
-    auto = transformers.AutoModelForCausalLM if adapter.causal else transformers.AutoModelForMaskedLM
+    auto = transformers.AutoModelForCausalLM if arch.causal else transformers.AutoModelForMaskedLM
     try:
         hf = auto.from_pretrained(source, config=config, **kwargs)
         tokenizer = transformers.AutoTokenizer.from_pretrained(source, **common)
@@ -113,7 +121,12 @@ def load_model(
     hf.eval()
     ensure_pad_token(tokenizer)
     log.debug("loaded %s (%s) on %s as %s", name, config.model_type, dev, torch_dtype)
-    return Model(hf=hf, tokenizer=tokenizer, adapter=adapter, name=name)
+    model = Model(hf=hf, tokenizer=tokenizer, adapter=arch, name=name)
+    if adapter is not None:
+        from biaskit.models.variants import merge_adapter
+
+        model = merge_adapter(model, adapter)
+    return model
 
 
 def _resolve_source(spec: str) -> str:

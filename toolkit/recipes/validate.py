@@ -271,6 +271,8 @@ def _check_fields(stype: StepType, typed: Any, body: dict[str, Any], located: _L
 
 def _resolve_paths(value: Any, path: tuple[str, ...], located: _Located, kind: str) -> Any:
     if isinstance(value, str):
+        if kind == "data" and value == "auto":  # a step's own default, resolved when it runs
+            return value
         base = _base_dir(find_where(located.params, list(path), located.where))
         try:
             if kind == "data":

@@ -13,7 +13,8 @@ from biaskit.recipes.step import StepType
 from biaskit.registry import Registry
 
 #: Built-in step modules, in the order `biaskit recipes` lists them.
-BUILTIN = ("probe", "trace", "locate", "evaluate", "edit", "verify", "report")
+BUILTIN = ("probe", "trace", "locate", "evaluate", "edit", "verify", "embed", "attention", "generate",
+           "stylometry", "finetune", "erase", "steer", "report")
 
 
 def _builtin_registry() -> Registry[StepType]:

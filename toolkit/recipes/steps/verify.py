@@ -21,6 +21,8 @@ from biaskit.recipes.step import (
     step_param,
 )
 
+AUTO = "auto"
+
 
 @dataclass(frozen=True)
 class VerifyParams:
@@ -33,6 +35,12 @@ class VerifyParams:
                                                            "null: the verifier's defaults.")
     neutral: str | None = data_param(None, help="Neutral text for perplexity (a `text` column); "
                                                 "default: the verifier's own.")
+    neighbourhood: str | None = data_param(AUTO, help="Unrelated facts the edit must keep (rows with "
+                                                      "`prompt` + `subject` + `target`, or `text` + "
+                                                      "`target`), shared out over requests that have "
+                                                      "no neighbourhood prompts; auto: lab:facts for a "
+                                                      "lab model, else none; null: none.")
+    neighbourhood_limit: int = param(48, help="Neighbourhood prompts drawn (with the seed).")
     fail: bool = param(False, help="Stop the run when a threshold is not met (default: report it).")
 
 
@@ -80,7 +88,8 @@ def run(ctx: StepContext, p: VerifyParams) -> dict[str, Any]:
 
         neutral = [str(r["text"]) for r in load_rows(p.neutral, preset=ctx.lab_preset)]
     thresholds = _thresholds(p.thresholds)
-    report = verify(ctx.model, list(result.requests), objective=objective, result=result,
+    requests = with_neighbourhood(list(result.requests), _neighbour_rows(ctx, p), ctx.seed)
+    report = verify(ctx.model, requests, objective=objective, result=result,
                     neutral=neutral, thresholds=thresholds)
     report.save(ctx.out)  # verify.json (metrics before/after, audit) and verify_prompts.csv
     failures = [str(f) for f in report.failures(thresholds)]
@@ -89,6 +98,53 @@ def run(ctx: StepContext, p: VerifyParams) -> dict[str, Any]:
     if failures and p.fail:
         raise BiaskitError(f"verify: the edit of step {edit_step!r} fails: {'; '.join(failures)}")
     return outputs
+
+
+def _neighbour_rows(ctx: StepContext, p: VerifyParams) -> list[dict[str, Any]]:
+    """The neighbourhood rows to share out (empty when none are asked for or found)."""
+    ref = p.neighbourhood
+    if ref == AUTO:
+        from biaskit.editors.stats import lab_dir
+
+        ref = "lab:facts" if lab_dir(ctx.model) is not None else None
+    if ref is None:
+        return []
+    from biaskit.recipes.data import load_rows
+
+    return load_rows(ref, preset=ctx.lab_preset, limit=p.neighbourhood_limit, seed=ctx.seed)
+
+
+def with_neighbourhood(requests: list[Any], rows: list[dict[str, Any]], seed: int) -> list[Any]:
+    """Requests with unrelated prompts added where they have none.
+
+    Bias requests (a profession and its pronouns) rarely come with neighbourhood prompts,
+    yet an equalize edit must be checked for what it breaks. The rows are dealt out
+    round-robin, so each neighbour is scored once and the `neighbourhood` share is over
+    distinct prompts; rows about a subject that is itself edited are left out.
+    """
+    import dataclasses
+
+    from biaskit.editors.requests import Neighbour
+
+    if not rows or all(r.neighbourhood for r in requests):
+        return requests
+    edited = {r.subject for r in requests}
+    neighbours = []
+    for row in rows:
+        if row.get("subject") in edited:
+            continue
+        text = row.get("text") or (str(row["prompt"]).replace("{}", str(row["subject"]))
+                                   if "prompt" in row and "subject" in row else None)
+        target = row.get("target", row.get("target_true"))
+        if text and target:
+            neighbours.append(Neighbour(prompt=str(text), target=str(target)))
+    bare = [i for i, r in enumerate(requests) if not r.neighbourhood]
+    out = list(requests)
+    for k, i in enumerate(bare):
+        share = tuple(neighbours[k::len(bare)])
+        if share:
+            out[i] = dataclasses.replace(out[i], neighbourhood=share)
+    return out
 
 
 def summary(out: dict[str, Any]) -> str:
