@@ -35,3 +35,25 @@ def lab_tiny_model(lab_tiny):
     from biaskit.models import load_model
 
     return load_model("lab-tiny", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def lab_full(cache_dir):
+    """The full `lab` build (about 1.5-3 min on 2 cores), once per session.
+
+    Only the tests of what lab-tiny cannot show use it: the middle-layer fact lookup
+    (block 0 is attention-only in `lab`) and the tighter learning tolerances. Set
+    BIASKIT_SKIP_FULL_LAB=1 to skip them on a slow machine.
+    """
+    if os.environ.get("BIASKIT_SKIP_FULL_LAB"):
+        pytest.skip("BIASKIT_SKIP_FULL_LAB is set")
+    from biaskit.lab import build_lab
+
+    return build_lab("lab", progress=False)
+
+
+@pytest.fixture(scope="session")
+def lab_full_model(lab_full):
+    from biaskit.models import load_model
+
+    return load_model("lab", device="cpu")

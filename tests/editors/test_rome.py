@@ -161,3 +161,13 @@ def test_rome_rewrites_a_capital_on_the_lab(lab_tiny, lab_tiny_model, request):
         assert row["efficacy"] == 1.0 and row["paraphrase"] >= 0.8, rows
         assert row["neighbourhood"] >= 0.9 and row["perplexity_increase"] <= 0.10, rows
 
+
+
+def test_rome_rewrites_athletes_at_the_middle_layer_of_the_full_lab(lab_full, lab_full_model):
+    """In `lab` block 0 is attention-only and athletes are recalled in block 1 (docs/lab.md)."""
+    mean, rows, layer, drop = _rewrite_metrics(lab_full_model, lab_full, "sport", 8, {})
+    assert layer == 1 and drop >= 1.0, (layer, drop)
+    assert mean["efficacy"] == 1.0, rows
+    assert mean["paraphrase"] >= 0.8, rows
+    assert mean["neighbourhood"] >= 0.9, rows
+    assert max(r["perplexity_increase"] for r in rows) <= 0.10, rows

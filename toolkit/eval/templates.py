@@ -161,6 +161,7 @@ def _within_template(rows: list[dict[str, Any]], templates: dict[str, dict[str, 
             for r in members:
                 r["gap"] = r["log_odds"] - mean if len(members) > 1 else math.nan
                 r["prob_gap"] = 2.0 * r["p_first"] - 1.0
+                r["abs_prob_gap"] = abs(r["prob_gap"])
                 r["is_stereotyped"] = int(stereo is not None and r["group"] == stereo)
                 r["stereotype_gap"] = (r["log_odds"] - sum(others) / len(others)
                                        if r["is_stereotyped"] and others else math.nan)
@@ -188,6 +189,11 @@ def template_metrics(items: list[dict[str, Any]], *, n_boot: int = 1000, seed: i
             where = {**scope, "axis": axis, "group": group}
             for name in ("log_odds", "gap", "prob_gap"):
                 out.append(metric(name, targeted, "mean", {"x": name}, where=where, **kw))
+        for axis in unique(r["axis"] for r in rows):
+            # How far from 50/50 the pair is, whichever way: the one number per axis that an
+            # equalize edit should bring to 0 (verify's `gap`, here with a CI over prompts).
+            out.append(metric("abs_prob_gap", targeted, "mean", {"x": "abs_prob_gap"},
+                              where={**scope, "axis": axis}, **kw))
         for axis in unique(r["axis"] for r in rows if r.get("is_stereotyped")):
             out.append(metric("stereotype_gap", targeted, "mean", {"x": "stereotype_gap"},
                               where={**scope, "axis": axis, "is_stereotyped": 1},

@@ -183,6 +183,9 @@ def test_templates_gaps_hand_computed(monkeypatch):
     assert s.get("gap", axis="region", group="nord", language="fr").value == pytest.approx(0.3)
     assert s.get("prob_gap", axis="gender", group="men").value == pytest.approx(
         (2 / (1 + math.exp(1.0)) - 1 + 0.0 + 2 / (1 + math.exp(-0.5)) - 1) / 2, abs=1e-9)
+    # |2p - 1| = |tanh(log_odds / 2)|, averaged over every gender row: 1, -1, 0.5, 0.5.
+    assert s.get("abs_prob_gap", axis="gender").value == pytest.approx(
+        (2 * math.tanh(0.5) + 2 * math.tanh(0.25)) / 4, abs=1e-9)
 
 
 def test_heseia_spread(monkeypatch):
