@@ -15,6 +15,7 @@ Delta between groups and per-group means of the scalar style measures
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,8 @@ from biaskit.analysis.stylometry_features import (
     extract_features,
 )
 from biaskit.errors import DataError
+
+log = logging.getLogger(__name__)
 
 AUTO = "auto"
 
@@ -172,20 +175,29 @@ def stylometry_analysis(rows: Sequence[Mapping[str, Any]], label: str, *, text: 
             recognising respondents, and look above chance where nothing was planted.
         config: What to compute.
 
+    Rows whose label is missing (None, NaN or blank, as a battery writes for a variable
+    its template does not use) belong to no group: they are left out with a logged
+    count (`config["n_unlabelled"]`), never counted as a class of their own. Default ids
+    stay the rows' indices in the input.
+
     Raises:
-        DataError: Missing columns, empty texts only, fewer than two groups.
+        DataError: Missing columns, no labelled row, empty texts only, fewer than two groups.
     """
     rows = list(rows)
     if not rows:
         raise DataError("no rows for stylometry")
-    for column in (text, label, id_column, cluster_column):
+    if not any(label in r for r in rows):
+        raise DataError(f"no column {label!r} in the rows; columns: {', '.join(rows[0])}")
+    positions, n_unlabelled = labelled_positions(rows, label)
+    rows = [rows[i] for i in positions]
+    for column in (text, id_column, cluster_column):
         if column is not None and column not in rows[0]:
             raise DataError(f"no column {column!r} in the rows; columns: {', '.join(rows[0])}")
     texts = [str(r[text] or "") for r in rows]
     labels = [str(r[label]) for r in rows]
     if not any(t.strip() for t in texts):
         raise DataError(f"every text in column {text!r} is empty")
-    ids = [r[id_column] for r in rows] if id_column else list(range(len(rows)))
+    ids = [r[id_column] for r in rows] if id_column else positions  # input row index
     langs = text_languages(rows, text, language)
     features = extract_features(texts, config.features, languages=langs)
     classifier = dataclasses.replace(config.classifier, seed=config.seed)
@@ -197,6 +209,7 @@ def stylometry_analysis(rows: Sequence[Mapping[str, Any]], label: str, *, text: 
     settings = dataclasses.asdict(config)
     settings["classifier"]["seed"] = config.seed
     settings.update({"label": label, "text": text, "language": language, "n": len(rows),
+                     "n_unlabelled": n_unlabelled,
                      "clusters": cluster_column,
                      "n_clusters": len(set(map(str, clusters))) if clusters else None,
                      "languages": dict(sorted(_counts(langs).items())),
@@ -205,6 +218,36 @@ def stylometry_analysis(rows: Sequence[Mapping[str, Any]], label: str, *, text: 
                             classification=result, delta=delta,
                             group_means=_group_means(features, labels, config.seed, clusters),
                             config=settings)
+
+
+def missing_label(value: Any) -> bool:
+    """Whether a label cell holds no label: absent, None, NaN, or blank text.
+
+    A battery's output sets the variables a template does not use to None (written as
+    an empty CSV cell); such a row has no class, and counting "None" as one would make
+    the classifier "predict" which template a text came from.
+    """
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def labelled_positions(rows: Sequence[Mapping[str, Any]], label: str) -> tuple[list[int], int]:
+    """Indices of the rows that have a label in column `label`, and how many do not (logged).
+
+    Raises:
+        DataError: No row has a label.
+    """
+    kept = [i for i, r in enumerate(rows) if not missing_label(r.get(label))]
+    dropped = len(rows) - len(kept)
+    if not kept:
+        raise DataError(f"no row has a value in column {label!r} (all {len(rows)} are empty)")
+    if dropped:
+        log.warning("stylometry: %d of %d rows have no %r (None or empty) and were left out",
+                    dropped, len(rows), label)
+    return kept, dropped
 
 
 def _counts(values: Sequence[str]) -> dict[str, int]:

@@ -221,7 +221,7 @@ def comparison_table(rows: list[dict[str, Any]]) -> tuple[tuple[str, ...], tuple
 def metrics_section(doc: Document, name: str, out: dict[str, Any]) -> None:
     """An evaluation that is not part of a comparison: its metrics with CIs."""
     doc.add(Heading(f"Evaluation `{name}`", 3))
-    rows = tuple((m.get("suite", ""), _label(m), fmt(m.get("value")),
+    rows = tuple((m.get("suite", ""), metric_label(m), fmt(m.get("value")),
                   fmt_ci(m.get("ci_low"), m.get("ci_high")), str(m.get("n", ""))) for m in out["metrics"])
     doc.add(Table(("suite", "measure", "value", "95% CI", "n"), rows, right=(2, 3, 4)))
 
@@ -259,7 +259,8 @@ GLOSSARY = (
 )
 
 
-def _label(m: dict[str, Any]) -> str:
+def metric_label(m: dict[str, Any]) -> str:
+    """A metric row's name with its group columns, e.g. `gap [language=en]`."""
     skip = {"suite", "model", "metric", "value", "ci_low", "ci_high", "n", "stat"}
     groups = [f"{k}={v}" for k, v in m.items() if k not in skip and v not in (None, "")]
     return m.get("metric", "") + (f" [{', '.join(groups)}]" if groups else "")

@@ -8,6 +8,7 @@ reproduces it all. The same before/after table is printed on the console.
 
 from __future__ import annotations
 
+import logging
 import math
 import shlex
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from biaskit.recipes.step import CheckContext, ParamError, StepContext, StepType, param, step_param
+
+log = logging.getLogger(__name__)
 
 PLOT_FILE = "before_after.png"
 
@@ -44,8 +47,9 @@ def check(p: ReportParams, _: CheckContext) -> None:
 def run(ctx: StepContext, p: ReportParams) -> dict[str, Any]:
     """Collect every earlier step into report.md, report.html and comparison.csv/json."""
     from biaskit.io import atomic_write, read_json, write_csv, write_json
+    from biaskit.recipes import report_analysis, report_changes
     from biaskit.recipes import report_sections as sec
-    from biaskit.recipes.document import Document, Heading, Para
+    from biaskit.recipes.document import Bullets, Document, Heading, Para
 
     recipe = ctx.recipe
     doc = Document(p.title or f"biaskit report: {recipe['name']}")
@@ -57,31 +61,23 @@ def run(ctx: StepContext, p: ReportParams) -> dict[str, Any]:
     compared = {s for s in pair} if pair else set()
     rows: list[dict[str, Any]] = []
     for name in ctx.earlier():
-        kind, out, params = ctx.kind(name), ctx.outputs(name), ctx.params_of(name)
-        d = ctx.step_dir(name)
-        if kind == "probe":
-            sec.probe_section(doc, name, d, params, out)
-        elif kind == "trace":
-            sec.trace_section(doc, name, d, params, out)
-        elif kind == "locate":
-            sec.locate_section(doc, name, d, out, _truth_note(ctx, out))
-        elif kind == "edit":
-            sec.edit_section(doc, name, out)
-        elif kind == "verify":
-            sec.verify_section(doc, name, d, out)
-        elif kind == "evaluate" and name not in compared:
-            sec.metrics_section(doc, name, out)
+        kind = ctx.kind(name)
+        if kind != "evaluate" or name not in compared:
+            _guarded(doc, f"step `{name}` ({kind})", lambda name=name: _section(ctx, doc, name))
         if pair and name == pair[1]:
-            rows = compare_steps(ctx, pair[0], pair[1], p.n_boot, ctx.seed)
-            plot = _plot(sec.headline(rows)[0], ctx.out / PLOT_FILE) if rows else None
-            sec.comparison_section(doc, pair[0], pair[1], rows, plot)
+            def compare(pair: tuple[str, str] = pair) -> None:
+                rows.extend(compare_steps(ctx, pair[0], pair[1], p.n_boot, ctx.seed))
+                plot = _plot(sec.headline(rows)[0], ctx.out / PLOT_FILE) if rows else None
+                sec.comparison_section(doc, pair[0], pair[1], rows, plot)
+
+            _guarded(doc, f"the comparison of `{pair[0]}` and `{pair[1]}`", compare)
     command = _command(ctx)
     manifest_path = ctx.run_dir / "manifest.json"
     manifest = read_json(manifest_path) if manifest_path.exists() else None
     sec.reproduce_section(doc, manifest, recipe, command)
-    from biaskit.recipes.document import Bullets
-
-    doc.add(Heading("Glossary"), Bullets(sec.GLOSSARY))
+    kinds = [ctx.kind(n) for n in ctx.earlier()]
+    doc.add(Heading("Glossary"), Bullets(sec.GLOSSARY + report_analysis.glossary(kinds)
+                                         + report_changes.glossary(kinds)))
     atomic_write(ctx.out / "report.md", lambda fh: fh.write(doc.markdown(ctx.out)))
     atomic_write(ctx.out / "report.html", lambda fh: fh.write(doc.html()))
     if rows:
@@ -92,6 +88,76 @@ def run(ctx: StepContext, p: ReportParams) -> dict[str, Any]:
     return {"files": ["report.md", "report.html"], "compared": list(pair) if pair else None,
             "comparison": rows, "n_significant": sum(1 for r in rows if r["significant"]),
             "command": command}
+
+
+def _section(ctx: StepContext, doc: Any, name: str) -> None:
+    """The section of one earlier step (nothing for kinds the report does not describe)."""
+    from biaskit.recipes import report_analysis as ana
+    from biaskit.recipes import report_changes as chg
+    from biaskit.recipes import report_sections as sec
+
+    kind, out, params, d = ctx.kind(name), ctx.outputs(name), ctx.params_of(name), ctx.step_dir(name)
+    simple = {"probe": sec.probe_section, "trace": sec.trace_section, "embed": ana.embed_section,
+              "stylometry": ana.stylometry_section, "attention": ana.attention_section,
+              "generate": ana.generate_section, "erase": chg.erase_section}
+    if kind in simple:
+        simple[kind](doc, name, d, params, out)
+    elif kind == "locate":
+        sec.locate_section(doc, name, d, out, _truth_note(ctx, out))
+    elif kind == "edit":
+        sec.edit_section(doc, name, out)
+    elif kind == "verify":
+        sec.verify_section(doc, name, d, out)
+    elif kind == "evaluate":
+        sec.metrics_section(doc, name, out)
+    elif kind == "finetune":
+        chg.finetune_section(doc, name, d, params, out, ctx.out / f"{name}_loss.png")
+    elif kind == "steer":
+        chg.steer_section(doc, name, params, out, _steer_probe(ctx, out), _around(ctx, name))
+
+
+def _guarded(doc: Any, what: str, write: Any) -> None:
+    """Run `write()`, one part of the report; if its files cannot be read, say so instead.
+
+    A run folder is the user's: files get moved, cleaned or hand-edited, and one unreadable
+    step must not cost the reader the rest of the report.
+    """
+    from biaskit.errors import BiaskitError
+    from biaskit.recipes.document import Para, plain
+
+    try:
+        write()
+    except (OSError, KeyError, ValueError, TypeError, IndexError, BiaskitError) as exc:
+        log.warning("report: %s is incomplete: %s", plain(what), exc)
+        reason = (f"`{Path(exc.filename).name}` is missing" if isinstance(exc, FileNotFoundError)
+                  and exc.filename else f"{type(exc).__name__}: {exc}")
+        doc.add(Para(f"The section of {what} is incomplete: its files could not be read "
+                     f"({reason}).", "bad"))
+
+
+def _steer_probe(ctx: StepContext, out: dict[str, Any]) -> dict[str, Any] | None:
+    """The probe a steering direction came from: its accuracy at the steered layer."""
+    from biaskit.io import read_json
+
+    parts = str(out.get("source", "")).split(":")
+    step = parts[1] if parts[0] == "probe" and len(parts) > 1 else None
+    path = ctx.step_dir(step) / "probe.json" if step else None
+    if step is None or path is None or not path.exists():
+        return None
+    records = [r for r in read_json(path).get("records", []) if r.get("layer") == out["layer"]]
+    same = [r for r in records if r.get("site") == out.get("site")] or records
+    if not same:
+        return None
+    return {"step": step, "accuracy": same[0].get("accuracy"),
+            "baseline": ctx.outputs(step).get("baseline")}
+
+
+def _around(ctx: StepContext, name: str) -> tuple[list[str], list[str]]:
+    """Evaluate steps before and after step `name`, in run order."""
+    names = ctx.earlier()
+    i = names.index(name)
+    return ([n for n in names[:i] if ctx.kind(n) == "evaluate"],
+            [n for n in names[i + 1:] if ctx.kind(n) == "evaluate"])
 
 
 def _pair(p: ReportParams, ctx: StepContext) -> tuple[str, str] | None:
