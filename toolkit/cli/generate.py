@@ -22,7 +22,7 @@ from biaskit.cli.options import ADAPTER_KEY, load_from_options, model_options, o
 @click.option("--top-p", default=0.95, show_default=True, help="Nucleus sampling mass (1: off).")
 @click.option("--top-k", default=0, show_default=True, help="Keep the k most likely tokens (0: off).")
 @click.option("--max-new-tokens", default=48, show_default=True, help="Tokens generated at most.")
-@click.option("--chat", type=click.Choice(["auto", "always", "never"]), default="auto",
+@click.option("--chat", type=click.Choice(["auto", "always", "never", "plain"]), default="auto",
               show_default=True, help="Use the tokenizer's chat template (auto: when it has one).")
 @click.option("--backend", type=click.Choice(["transformers", "vllm"]), default="transformers",
               show_default=True, help="vllm needs `pip install 'biaskit[vllm]'` and a GPU.")

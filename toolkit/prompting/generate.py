@@ -25,7 +25,7 @@ from biaskit.prompting.sampling import SamplingConfig, SeededSampler, derive_see
 log = logging.getLogger(__name__)
 
 BACKENDS = ("transformers", "vllm")
-CHAT_MODES = ("auto", "always", "never")
+CHAT_MODES = ("auto", "always", "never", "plain")
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,9 @@ def run_battery(model: Any, battery: Battery | str | Path, variants: Any = ("bas
         repeats: Samples per prompt (default: the battery's `repeats`).
         backend: `transformers` (batched `generate`) or `vllm` (needs `biaskit[vllm]`).
         batch_size: Sequences per `generate` call (transformers backend).
-        chat: `auto` (chat template when the tokenizer has one), `always`, or `never`.
+        chat: `auto` (chat template when the tokenizer has one), `always`, `never`, or
+            `plain` (the `User: ...` / `Assistant:` format biaskit's LoRA fine-tunes use
+            when a tokenizer has no chat template).
         progress: Show progress bars.
         vllm_args: Extra keyword arguments for `vllm.LLM` (vLLM backend only).
 
@@ -171,7 +173,10 @@ def prompt_ids(tokenizer: Any, prompt: Prompt, *, chat: str = "auto") -> list[in
             text = tokenizer.apply_chat_template(merged, add_generation_prompt=True, tokenize=False)
         ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
     else:
-        text = f"{prompt.system}\n\n{prompt.text}" if prompt.system else prompt.text
+        if chat == "plain":
+            text = plain_chat_prompt(prompt.text, prompt.system)
+        else:
+            text = f"{prompt.system}\n\n{prompt.text}" if prompt.system else prompt.text
         ids = list(tokenizer(text, add_special_tokens=True)["input_ids"])
         eos = getattr(tokenizer, "eos_token_id", None)
         if len(ids) > 1 and eos is not None and ids[-1] == eos:
@@ -181,11 +186,24 @@ def prompt_ids(tokenizer: Any, prompt: Prompt, *, chat: str = "auto") -> list[in
     return ids
 
 
+def plain_chat_prompt(text: str, system: str | None = None) -> str:
+    """A user turn and an opened assistant turn in the plain role format of fine-tunes.
+
+    `biaskit.editors.lora_data` trains adapters of a model without a chat template on
+    `System: ...` / `User: ...` / `Assistant: ...` lines; prompting such an adapter in the
+    same format is what makes it answer as trained.
+    """
+    from biaskit.editors.lora_data import PLAIN_ROLES
+
+    head = f"{PLAIN_ROLES['system']}: {system}\n" if system else ""
+    return f"{head}{PLAIN_ROLES['user']}: {text}\n{PLAIN_ROLES['assistant']}:"
+
+
 def _uses_chat(tokenizer: Any, chat: str) -> bool:
     has = bool(getattr(tokenizer, "chat_template", None))
     if chat == "always" and not has:
         raise ConfigError("chat: always, but the tokenizer has no chat template")
-    return has and chat != "never"
+    return has and chat not in ("never", "plain")
 
 
 def generate_requests(model: Any, requests: Sequence[Request], sampling: SamplingConfig, *,

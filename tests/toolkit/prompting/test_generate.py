@@ -257,3 +257,19 @@ def test_vllm_backend_requests_with_a_fake_vllm(tmp_path, monkeypatch):
     (edit / "deltas.safetensors").write_bytes(b"")
     with pytest.raises(ConfigError, match="saved edits: use backend transformers"):
         run_battery(str(tmp_path / "m"), battery, [str(edit)], backend="vllm", progress=False)
+
+
+def test_plain_chat_prompts_match_the_fine_tune_format():
+    """`chat: plain` must open exactly the assistant turn LoRA fine-tunes train on."""
+    from types import SimpleNamespace
+
+    from biaskit.editors.lora_data import render_chat
+    from biaskit.prompting.generate import plain_chat_prompt
+
+    tok = SimpleNamespace(chat_template=None, eos_token="</s>")
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"},
+                {"role": "assistant", "content": "Hello."}]
+    text, spans = render_chat(tok, messages)
+    prompt = plain_chat_prompt("Hi?", "Be brief.")
+    assert text.startswith(prompt)
+    assert text[len(prompt):spans[0][0]] == " "  # the answer starts after one space

@@ -33,7 +33,9 @@ class GenerateParams:
     top_p: float = param(0.95, help="Nucleus sampling mass (1.0: off).")
     top_k: int = param(0, help="Keep the k most likely tokens (0: off).")
     max_new_tokens: int = param(48, help="Tokens generated at most per sample.")
-    chat: str = param("auto", help="auto (chat template when the tokenizer has one), always, never.")
+    chat: str = param("auto", help="auto (chat template when the tokenizer has one), always, never, "
+                                     "plain (User:/Assistant: lines, as LoRA fine-tunes without a "
+                                     "chat template are trained).")
     backend: str = param("transformers", help="transformers (batched generate) or vllm "
                                               "(pip install 'biaskit[vllm]', GPU; untested in CI).")
     batch_size: int = param(16, help="Sequences per generate call (transformers backend).")
