@@ -1,5 +1,6 @@
 """The `finetune` recipe step: the lora-by-profile recipe on lab-tiny, texts with CDA,
-resuming after a failure with the groups already trained, and validation of `lora`."""
+resuming after a failure with the groups already trained, and validation of `lora`.
+(The lora-vs-memit recipe is tested in test_lora_vs_memit.py.)"""
 
 import json
 
@@ -97,21 +98,3 @@ def test_validation_errors(tmp_path, capsys, step, message):
     assert main(["validate", str(tmp_path / "r.yaml")]) == 2
     assert message in capsys.readouterr().err
 
-
-def test_lora_vs_memit_recipe_runs_on_lab_tiny(tmp_path, lab_tiny, monkeypatch, capsys):
-    """Wiring only (small settings): CDA-LoRA scored as a variant, then MEMIT, then erasure."""
-    monkeypatch.chdir(tmp_path)
-    quick = [a for s in ("before", "cda", "after_memit", "after_memit_erase")
-             for a in ("--set", f"steps.{s}.suites=[lab:gender_bias, perplexity]")]
-    args = ["run", "lora-vs-memit", "--set", "model.id=lab-tiny", "--out", "run", *quick,
-            "--set", "steps.memit.config={mom2_n_samples: 500, v_num_grad_steps: 3}",
-            "--set", "steps.memit.limit=4", "--set", "steps.trace.limit=3", "--set", "steps.trace.samples=2",
-            "--set", "steps.cda.lora.max_steps=4"]
-    assert main(args) == 0, capsys.readouterr().err
-    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert [s["status"] for s in manifest["steps"]] == ["done"] * 9
-    cda = _outputs(tmp_path / "run", "cda")
-    assert {r["variant"] for r in cda["metrics"]} == {"base", "all"}
-    before = _outputs(tmp_path / "run", "before")["metrics"]
-    base_rows = [r for r in cda["metrics"] if r["variant"] == "base"]
-    assert [r["value"] for r in base_rows] == [r["value"] for r in before]  # same suites, same model

@@ -144,17 +144,29 @@ def _resolve(text: str, base_dir: str | Path | None) -> Path:
 
 
 def resolve_variants(ctx: Any, spec: Any) -> list[Variant]:
-    """`parse_variants` for a recipe step: also accepts the name of an earlier `finetune` step.
+    """`parse_variants` for a recipe step: also accepts the names of earlier steps.
 
     A string naming an earlier completed step of kind `finetune` stands for all its
-    adapters; relative paths are tried against the run folder, then the recipe's folder.
+    adapters (named by group; a single adapter trained on texts, group `all`, is named
+    after the step); one naming an `edit` or `erase` step stands for its saved deltas,
+    named after the step, which must have run with `keep: false` (otherwise its change
+    is already in the weights). Relative paths are tried against the run folder, then
+    the recipe's folder.
+
+    Raises:
+        DataError: As `parse_variants`, or an edit/erase step that kept its change.
     """
     items = [] if spec is None else list(spec) if isinstance(spec, (list, tuple)) else [spec]
     expanded: list[Any] = []
-    earlier = set(ctx.earlier("finetune")) if hasattr(ctx, "earlier") else set()
+    has = hasattr(ctx, "earlier")
+    earlier = set(ctx.earlier("finetune")) if has else set()
+    edits = {*ctx.earlier("edit"), *ctx.earlier("erase")} if has else set()
     for item in items:
         if isinstance(item, str) and item in earlier:
-            expanded.append(dict(ctx.outputs(item)["adapters"]))
+            adapters = dict(ctx.outputs(item)["adapters"])
+            expanded.append({item: adapters["all"]} if list(adapters) == ["all"] else adapters)
+        elif isinstance(item, str) and item in edits:
+            expanded.append({"name": item, "path": str(_saved_edit(ctx, item))})
         else:
             expanded.append(item)
     recipe_dir = Path(str(ctx.recipe.get("path", "."))).parent if getattr(ctx, "recipe", None) else None
@@ -170,6 +182,20 @@ def resolve_variants(ctx: Any, spec: Any) -> list[Variant]:
         dup = next(n for n in names if names.count(n) > 1)
         raise DataError(f"two variants are named {dup!r}; give them names with {{name: ..., path: ...}}")
     return out
+
+
+def _saved_edit(ctx: Any, step: str) -> Path:
+    """The folder an earlier edit/erase step saved its deltas in (`<step>/edit`, `<step>/erase`)."""
+    if getattr(ctx, "params_of", None) is not None and ctx.params_of(step).get("keep", True):
+        raise DataError(f"variant {step!r}: that step kept its change in the weights, so the model "
+                        f"already carries it; set `keep: false` on step {step!r} to compare it as a "
+                        "variant")
+    folder = Path(ctx.run_dir) / step
+    found = sorted(f.parent for f in folder.glob("*/edit.json")
+                   if (f.parent / "deltas.safetensors").is_file())
+    if not found:
+        raise DataError(f"variant {step!r}: no saved edit (edit.json + deltas.safetensors) under {folder}")
+    return found[0]
 
 
 # -- LoRA deltas ------------------------------------------------------------------------

@@ -3,6 +3,12 @@
 The edit stays applied for the rest of the recipe, so an `evaluate` step after it measures
 the edited model. Its deltas are saved (`edit/deltas.safetensors` + `edit.json`), which is
 also how `--resume` puts the edit back on a freshly loaded model.
+
+With `keep: false` the edit is computed and saved, then the original weights are put
+back exactly: later steps see the unedited model, and the saved folder is a model
+variant (`evaluate` with `variants: [base, <this step>]`). That is how a recipe compares
+methods side by side, each applied alone to the same base model, instead of measuring
+one on top of another.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class EditParams:
                                                     "{language: en, split: train}.")
     limit: int | None = param(None, help="Edit this many requests, drawn with the seed.")
     seed: int | None = param(None, help="Seed of the edit (default: the recipe's).")
+    keep: bool = param(True, help="false: save the edit, then restore the weights exactly, so later "
+                                  "steps see the unedited model and can take this step as a variant.")
 
 
 def check(p: EditParams, _: CheckContext) -> None:
@@ -73,7 +81,7 @@ def check(p: EditParams, _: CheckContext) -> None:
 
 
 def run(ctx: StepContext, p: EditParams) -> dict[str, Any]:
-    """Load the requests, apply the edit, save its deltas; the model stays edited."""
+    """Load the requests, apply the edit and save its deltas; unless `keep` is false, it stays."""
     import math
 
     from biaskit.editors import apply
@@ -100,14 +108,19 @@ def run(ctx: StepContext, p: EditParams) -> dict[str, Any]:
         overrides["layers"] = (p.layers,) if isinstance(p.layers, int) else tuple(p.layers)
     config = load_hparams(p.method, p.hparams, **overrides)
     result = apply(ctx.model, requests, method=p.method, config=config, progress=ctx.progress)
-    result.save(ctx.out / EDIT_DIR)
-    ctx.shared[f"edit:{ctx.name}"] = result
-    change = {}
-    for name, delta in sorted(result.deltas.items()):
-        weight = dict(ctx.model.hf.named_parameters())[name].detach().float()
-        original = weight - delta.to(weight.device)
-        change[name] = {"delta_norm": float(delta.norm()),
-                        "relative": float(delta.norm()) / max(float(original.norm()), 1e-12)}
+    try:
+        result.save(ctx.out / EDIT_DIR)
+        change = {}
+        for name, delta in sorted(result.deltas.items()):
+            weight = dict(ctx.model.hf.named_parameters())[name].detach().float()
+            original = weight - delta.to(weight.device)
+            change[name] = {"delta_norm": float(delta.norm()),
+                            "relative": float(delta.norm()) / max(float(original.norm()), 1e-12)}
+    finally:
+        if not p.keep:
+            restore_exactly(ctx.model, result, ctx.name)
+    if p.keep:
+        ctx.shared[f"edit:{ctx.name}"] = result
     total = math.sqrt(sum(c["delta_norm"] ** 2 for c in change.values()))
     return {"method": p.method, "objective": p.objective, "layers": list(result.layers),
             "n_requests": len(requests), "parameters": change, "delta_norm": total,
@@ -121,10 +134,30 @@ def _is_file_format(ref: str) -> bool:
     return ref.endswith((".yaml", ".yml", ".json"))
 
 
-def replay(ctx: StepContext, _: EditParams, outputs: dict[str, Any]) -> None:
-    """Put a completed edit back on a freshly loaded model (for `--resume`)."""
+def restore_exactly(model: Any, result: Any, step: str) -> None:
+    """Take an edit (or erasure) off again: the original tensors are copied back bit for bit.
+
+    Raises:
+        ModelError: The weights do not come back to the fingerprint they had before the
+            edit (something else changed them meanwhile); later steps would be wrong.
+    """
+    from biaskit.errors import ModelError
+
+    result.restore()
+    if model.fingerprint() != result.fingerprint_before:
+        raise ModelError(f"step {step!r} (keep: false): the weights did not come back to their "
+                         f"fingerprint before the change ({result.fingerprint_before})")
+
+
+def replay(ctx: StepContext, p: EditParams, outputs: dict[str, Any]) -> None:
+    """Put a completed edit back on a freshly loaded model (for `--resume`).
+
+    An edit with `keep: false` left the weights as they were: there is nothing to replay.
+    """
     from biaskit.editors.result import apply_saved
 
+    if not p.keep:
+        return
     ctx.shared[f"edit:{ctx.name}"] = apply_saved(ctx.model, ctx.step_dir(ctx.name) / EDIT_DIR)
 
 

@@ -6,6 +6,10 @@ rest of the recipe, like an `edit`. The deltas are saved (`erase/deltas.safetens
 `edit.json`, with `erasure.json` and the erasers beside them), which is also how
 `--resume` puts the erasure back on a freshly loaded model.
 
+With `keep: false` the original weights are put back exactly once the erasure is saved
+and checked: later steps see the unerased model, and the saved folder (the layout of
+any saved edit) is a model variant (`evaluate` with `variants: [base, <this step>]`).
+
 When `heldout` > 0, that fraction of the rows (stratified by label) is kept out of the
 fit, and a fresh probe is trained on them, at each erased layer, before and after: an
 erasure that only holds on the rows it was fitted on shows up there.
@@ -48,6 +52,9 @@ class EraseParams:
     limit: int | None = param(None, help="Use this many rows, drawn with the seed.")
     batch_size: int = param(32, help="Texts per forward pass.")
     seed: int | None = param(None, help="Seed of the held-out split (default: the recipe's).")
+    keep: bool = param(True, help="false: save the erasure, then restore the weights exactly, so "
+                                  "later steps see the unerased model and can take this step as a "
+                                  "variant.")
 
 
 def check(p: EraseParams, ctx: CheckContext) -> None:
@@ -65,7 +72,7 @@ def check(p: EraseParams, ctx: CheckContext) -> None:
 
 
 def run(ctx: StepContext, p: EraseParams) -> dict[str, Any]:
-    """Fit, fold and check the erasure; the model stays erased for the following steps.
+    """Fit, fold and check the erasure; unless `keep` is false, it stays for the following steps.
 
     The outputs' held-out figures are those of the layer where the fresh probe does best
     after the erasure (the worst case); erase.json/erase.csv give every layer.
@@ -73,6 +80,7 @@ def run(ctx: StepContext, p: EraseParams) -> dict[str, Any]:
     from biaskit.editors.erasure import erase
     from biaskit.io import write_csv, write_json
     from biaskit.recipes.data import check_columns, load_rows
+    from biaskit.recipes.steps.edit import restore_exactly
 
     rows = load_rows(p.data, preset=ctx.lab_preset, where=p.where, limit=p.limit, seed=ctx.seed)
     check_columns(rows, [p.text, p.label, p.subject], p.data)
@@ -83,9 +91,14 @@ def run(ctx: StepContext, p: EraseParams) -> dict[str, Any]:
                    layers=layers, positions=p.positions,
                    subject=[str(r[p.subject]) for r in fit] if p.subject else None, label=p.label,
                    shrinkage=p.shrinkage, batch_size=p.batch_size, progress=ctx.progress)
-    result.save(ctx.out / ERASE_DIR)
-    ctx.shared[f"erase:{ctx.name}"] = result
-    probe_after = _probe(ctx, p, held, result.layers) if held else {}
+    try:
+        result.save(ctx.out / ERASE_DIR)
+        probe_after = _probe(ctx, p, held, result.layers) if held else {}
+    finally:
+        if not p.keep:
+            restore_exactly(ctx.model, result, ctx.name)
+    if p.keep:
+        ctx.shared[f"erase:{ctx.name}"] = result
     rows_out = []
     for check_row in result.checks:
         layer = check_row["layer"]
@@ -158,10 +171,15 @@ def _probe(ctx: StepContext, p: EraseParams, rows: list[dict[str, Any]],
     return {int(r["layer"]): r for r in report.records}
 
 
-def replay(ctx: StepContext, _: EraseParams, outputs: dict[str, Any]) -> None:
-    """Put a completed erasure back on a freshly loaded model (for `--resume`)."""
+def replay(ctx: StepContext, p: EraseParams, outputs: dict[str, Any]) -> None:
+    """Put a completed erasure back on a freshly loaded model (for `--resume`).
+
+    An erasure with `keep: false` left the weights as they were: nothing to replay.
+    """
     from biaskit.editors.result import apply_saved
 
+    if not p.keep:
+        return
     ctx.shared[f"erase:{ctx.name}"] = apply_saved(ctx.model, ctx.step_dir(ctx.name) / ERASE_DIR)
 
 
