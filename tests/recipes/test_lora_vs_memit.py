@@ -156,3 +156,25 @@ def test_evaluate_without_variants_is_unchanged(tmp_path, lab_tiny, monkeypatch,
     assert out["variants"] == [] and out["comparison"] == []
     assert "variant" not in out["metrics"][0]
     assert (step / "perplexity" / "scores.json").is_file() and not (step / "comparison.csv").exists()
+
+
+def test_verify_checks_an_edit_that_was_not_kept(tmp_path, lab_tiny, monkeypatch, capsys):
+    """verify puts a `keep: false` edit back for its check and takes it out again."""
+    monkeypatch.chdir(tmp_path)
+    recipe = RECIPE.replace("KEEP", "false").replace(
+        "  - evaluate: {variants: [base, edit], suites: [lab:knowledge], limit: 12}\n",
+        "  - verify: {}\n  - evaluate: {suites: [lab:knowledge], limit: 12}\n")
+    (tmp_path / "r.yaml").write_text(recipe)
+    assert main(["run", "r.yaml", "--out", "run"]) == 0, capsys.readouterr().err
+    verify = json.loads((tmp_path / "run" / "verify" / "verify.json").read_text())
+    efficacy = next(m for m in verify["metrics"] if m["metric"] == "efficacy")
+    assert efficacy["before"] is not None and efficacy["after"] is not None
+    # The evaluate step after it saw the unedited model: same recall as a fresh model's.
+    from biaskit.eval import run_suite
+    from biaskit.models import load_model
+
+    fresh = run_suite("lab:knowledge", load_model("lab-tiny", device="cpu"), None, limit=12,
+                      progress=False, seed=0)
+    after = json.loads((tmp_path / "run" / "evaluate" / "lab_knowledge" / "scores.json").read_text())
+    recall = next(m for m in after["metrics"] if m["metric"] == "recall" and not m.get("groups"))
+    assert recall["value"] == pytest.approx(fresh.get("recall").value)

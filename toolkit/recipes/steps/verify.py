@@ -76,11 +76,26 @@ def _thresholds(given: dict[str, float] | None) -> dict[str, float] | None:
 
 def run(ctx: StepContext, p: VerifyParams) -> dict[str, Any]:
     """Verify the edit; writes the verifier's files and verify.json."""
+    edit_step = p.edit or ctx.earlier("edit")[-1]
+    kept = f"edit:{edit_step}" in ctx.shared
+    if kept:
+        result = ctx.shared[f"edit:{edit_step}"]
+    else:  # `keep: false`: put the saved edit back for the check, and take it out after
+        from biaskit.editors.result import apply_saved
+        from biaskit.recipes.steps.edit import EDIT_DIR
+
+        result = apply_saved(ctx.model, ctx.step_dir(edit_step) / EDIT_DIR)
+    try:
+        return _verify(ctx, p, edit_step, result)
+    finally:
+        if not kept:
+            result.restore()
+
+
+def _verify(ctx: StepContext, p: VerifyParams, edit_step: str, result: Any) -> dict[str, Any]:
     from biaskit.errors import BiaskitError
     from biaskit.eval.edits import verify
 
-    edit_step = p.edit or ctx.earlier("edit")[-1]
-    result = ctx.shared[f"edit:{edit_step}"]
     objective = ctx.params_of(edit_step)["objective"]
     neutral = None
     if p.neutral is not None:
