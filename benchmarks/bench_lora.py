@@ -64,6 +64,9 @@ def peak_bytes(run, device: torch.device) -> float:
     pid = os.fork()
     if pid == 0:  # child
         try:
+            # An OpenMP pool inherited through fork() deadlocks at the child's first parallel
+            # region; one thread avoids the pool (memory, not time, is measured here).
+            torch.set_num_threads(1)
             Path("/proc/self/clear_refs").write_text("5")  # VmHWM := current RSS
             start = _status("VmRSS")
             run()
