@@ -183,10 +183,17 @@ class _RunState:
 
             spec = self.plan.model
             logger.info("loading model %s", spec.id)
+            adapter = None
+            if spec.adapter:  # relative to the recipe, like every other path in it
+                adapter = Path(spec.adapter).expanduser()
+                adapter = adapter if adapter.is_absolute() else self.plan.path.parent / adapter
             self.model = load_model(spec.id, dtype=spec.dtype, device=spec.device,
                                     device_map=spec.device_map, load_in_4bit=spec.load_in_4bit,
-                                    trust_remote_code=spec.trust_remote_code, revision=spec.revision)
-            self.model_info = {"fingerprint": self.model.fingerprint(), "device": str(self.model.device),
+                                    trust_remote_code=spec.trust_remote_code, revision=spec.revision,
+                                    adapter=adapter)
+            self.model_info = {"name": self.model.name,
+                               "adapter": str(adapter.resolve()) if adapter else None,
+                               "fingerprint": self.model.fingerprint(), "device": str(self.model.device),
                                "dtype": str(self.model.dtype).replace("torch.", ""),
                                "model_type": self.model.model_type, "n_layers": self.model.n_layers,
                                "n_params": self.model.n_params}

@@ -44,6 +44,7 @@ class ModelSpec:
     load_in_4bit: bool = False
     trust_remote_code: bool = False
     revision: str | None = None
+    adapter: str | None = None
 
     def __post_init__(self) -> None:
         if not DEVICE.match(self.device):
