@@ -141,7 +141,9 @@ def comparison_section(doc: Document, before: str, after: str, rows: list[dict[s
                  "*95% confidence interval* of the change comes from a paired bootstrap: the items "
                  "were resampled many times to see how much the change could vary by chance. A "
                  "change is called **significant** when that interval does not include zero "
-                 "(p < 0.05)."))
+                 "(p < 0.05). Significant is not the same as large: with paired items even a tiny "
+                 "change can be significant, so read the size of the change against the value "
+                 "before (a gap of 0.449 that becomes 0.445 has barely moved)."))
     shown, summaries = headline(rows)
     significant = [r for r in shown if r["significant"]]
     if significant:
