@@ -73,7 +73,7 @@ def read_rows(source: str | Path, *, preset: str = "lab") -> list[dict[str, Any]
         raise DataError(f"data path {text!r} is a directory; give a .jsonl, .json or .csv file")
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return _read_jsonl(path)
+        return read_jsonl(path)
     if suffix == ".json":
         return _read_json(path)
     if suffix in (".csv", ".tsv"):
@@ -102,7 +102,8 @@ def _check_columns(rows: Sequence[dict[str, Any]], columns: list[str], source: s
                 raise DataError(f"{source}: row {i + 1} has no value in column {name!r}")
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Objects of a JSONL file; a bad line is a DataError naming file and line."""
     rows = []
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):

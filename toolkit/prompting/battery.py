@@ -17,13 +17,13 @@ override the battery's for this template). See docs/prompting.md.
 from __future__ import annotations
 
 import itertools
-import json
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from biaskit.data.tables import read_jsonl
 from biaskit.errors import ConfigError, DataError
 
 BATTERY_KEYS = ("name", "description", "repeats", "languages", "system", "variables", "values",
@@ -113,7 +113,7 @@ def load_battery(path: str | Path, *, repeats: int | None = None) -> Battery:
 
         battery = battery_from_mapping(read_yaml(p), source=str(p), default_name=p.stem)
     elif p.suffix.lower() == ".jsonl":
-        battery = battery_from_rows(_read_jsonl(p), source=str(p), name=p.stem)
+        battery = battery_from_rows(read_jsonl(p), source=str(p), name=p.stem)
     else:
         raise DataError(f"cannot read battery {str(path)!r}: use .yaml, .yml or .jsonl")
     if repeats is not None:
@@ -269,18 +269,3 @@ def _repeats(value: Any, source: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{source}: repeats must be a positive integer, got {value!r}")
     return value
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise DataError(f"{path}:{n}: each line must be a JSON object")
-        rows.append(row)
-    return rows
