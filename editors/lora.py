@@ -23,7 +23,6 @@ import dataclasses
 import logging
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from typing import Any, Literal
 from biaskit.configs import from_mapping, to_mapping
 from biaskit.editors.lora_data import Example, batches, collate, fingerprint, n_steps, prepare
 from biaskit.errors import ConfigError, DataError, EditError, ModelError
-from biaskit.io import read_json, write_json
+from biaskit.io import atomic_dir, read_json, write_json
 from biaskit.models.variants import ADAPTER_CONFIG, ADAPTER_META, ADAPTER_WEIGHTS, Variant
 
 log = logging.getLogger(__name__)
@@ -220,9 +219,7 @@ def _finetune_examples(model: Any, examples: list[Example], n_items: int, config
     config = dataclasses.replace(config, max_steps=steps)
     base_fp = base_fingerprint or model.fingerprint()
     trainer = _quantized(model) if config.quantize == "4bit" else model
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with atomic_dir(target) as tmp:
         curve = _train(trainer, examples, config, target_modules(trainer, config), tmp,
                        label=f"LoRA {group}" if group else "LoRA", progress=progress)
         if trainer is model and model.fingerprint() != base_fp:
@@ -235,12 +232,6 @@ def _finetune_examples(model: Any, examples: list[Example], n_items: int, config
             "config": to_mapping(config), "curve": curve, "base_fingerprint": base_fp,
             "base_model": model.name, "model_type": model.model_type,
             "data_fingerprint": fingerprint(examples)})
-        if target.exists():
-            shutil.rmtree(target)
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("LoRA adapter%s saved to %s (%d steps, final loss %s)", f" for {group}" if group else "",
              target, steps, curve[-1]["loss"] if curve else "n/a")
     return Adapter.load(target)

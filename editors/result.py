@@ -15,8 +15,6 @@ import dataclasses
 import difflib
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +25,7 @@ import torch
 
 from biaskit.editors.requests import EditRequest
 from biaskit.errors import ConfigError, DataError, EditError, ModelError
-from biaskit.io import atomic_path, read_json, write_json
+from biaskit.io import atomic_dir, atomic_path, read_json, write_json
 from biaskit.models.model import Model
 
 log = logging.getLogger(__name__)
@@ -233,17 +231,9 @@ def save_edited_model(model: Model, out_dir: str | os.PathLike[str], *, overwrit
     target = Path(out_dir)
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise ConfigError(f"{target} exists and is not empty; choose another folder or overwrite")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with atomic_dir(target) as tmp:
         model.hf.save_pretrained(tmp)
         model.tokenizer.save_pretrained(tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("edited model saved to %s", target)
     return target
 
