@@ -17,7 +17,7 @@ FACTS = [{"prompt": "The capital of {} is", "subject": c, "target": t}
 
 def test_neighbours_are_dealt_out_once_each_and_never_about_an_edited_subject():
     requests = [_bias("pilot"), _bias("florist")]
-    out = with_neighbourhood(requests, FACTS, seed=0)
+    out = with_neighbourhood(requests, FACTS)
     prompts = [n.prompt for r in out for n in r.neighbourhood]
     assert sorted(prompts) == sorted(f"The capital of {c} is" for c in ("Chile", "Peru", "Cuba", "Haiti"))
     assert all(n.target for r in out for n in r.neighbourhood)
@@ -27,10 +27,10 @@ def test_neighbours_are_dealt_out_once_each_and_never_about_an_edited_subject():
 def test_requests_with_their_own_neighbourhood_are_left_alone():
     own = EditRequest(prompt="The {} said that", subject="pilot", group=("she", "he"),
                       neighbourhood=(Neighbour("The capital of Chile is", "Santiago"),))
-    assert with_neighbourhood([own], FACTS, seed=0) == [own]
-    assert with_neighbourhood([_bias("pilot")], [], seed=0) == [_bias("pilot")]
+    assert with_neighbourhood([own], FACTS) == [own]
+    assert with_neighbourhood([_bias("pilot")], []) == [_bias("pilot")]
 
 
 def test_text_rows_are_accepted():
-    out = with_neighbourhood([_bias("pilot")], [{"text": "Lima is in", "target": "Peru"}], seed=0)
+    out = with_neighbourhood([_bias("pilot")], [{"text": "Lima is in", "target": "Peru"}])
     assert out[0].neighbourhood == (Neighbour("Lima is in", "Peru"),)

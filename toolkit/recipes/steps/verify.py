@@ -103,7 +103,7 @@ def _verify(ctx: StepContext, p: VerifyParams, edit_step: str, result: Any) -> d
 
         neutral = [str(r["text"]) for r in load_rows(p.neutral, preset=ctx.lab_preset)]
     thresholds = _thresholds(p.thresholds)
-    requests = with_neighbourhood(list(result.requests), _neighbour_rows(ctx, p), ctx.seed)
+    requests = with_neighbourhood(list(result.requests), _neighbour_rows(ctx, p))
     report = verify(ctx.model, requests, objective=objective, result=result,
                     neutral=neutral, thresholds=thresholds)
     report.save(ctx.out)  # verify.json (metrics before/after, audit) and verify_prompts.csv
@@ -129,7 +129,7 @@ def _neighbour_rows(ctx: StepContext, p: VerifyParams) -> list[dict[str, Any]]:
     return load_rows(ref, preset=ctx.lab_preset, limit=p.neighbourhood_limit, seed=ctx.seed)
 
 
-def with_neighbourhood(requests: list[Any], rows: list[dict[str, Any]], seed: int) -> list[Any]:
+def with_neighbourhood(requests: list[Any], rows: list[dict[str, Any]]) -> list[Any]:
     """Requests with unrelated prompts added where they have none.
 
     Bias requests (a profession and its pronouns) rarely come with neighbourhood prompts,
