@@ -18,7 +18,8 @@ MAX_ROWS = 40  # table rows per suite; everything is in summary.csv
 @model_options
 @click.option("--suite", "-s", "suites", multiple=True, required=True,
               help="Suite to run (repeatable): crows_pairs, bbq, esbbq, mbbq, stereoset, winogender, "
-                   "winobias, templates, perplexity, knowledge, lab:gender_bias, lab:knowledge.")
+                   "winobias, templates, perplexity, knowledge, lab:gender_bias, lab:bias, "
+                   "lab:knowledge.")
 @click.option("--data", "-d", "data", multiple=True,
               help="Data for the suite: a file, folder or hf:<id>. With several suites give "
                    "SUITE=PATH (repeatable). Default: the lab's data for lab suites, "

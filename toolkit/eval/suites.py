@@ -61,6 +61,8 @@ _BUILTIN = {
     "knowledge": ("biaskit.eval.capability:run_knowledge", "Fact recall on a knowledge set"),
     "lab:gender_bias": ("biaskit.eval.templates:run_lab_gender_bias",
                         "Lab: she/he log-odds per profession and the control colours"),
+    "lab:bias": ("biaskit.eval.templates:run_lab_bias",
+                 "Lab: every planted axis (gender, nationality, age) and the controls"),
     "lab:knowledge": ("biaskit.eval.capability:run_lab_knowledge", "Lab: recall of the lab's facts"),
 }
 for _name, (_target, _summary) in _BUILTIN.items():

@@ -239,13 +239,46 @@ def run_lab_gender_bias(model: Any, data: Any = None, *, preset: str | None = No
         seed: Bootstrap seed.
         progress: Show a progress bar.
     """
-    require_causal(model, "lab:gender_bias")
-    rows = [r for name in ("gender_professions", "controls") for r in lab_rows(model, name, preset)]
+    return _run_lab_axes("lab:gender_bias", ("gender_professions", "controls"), model,
+                         preset=preset, split=split, batch_size=batch_size, n_boot=n_boot,
+                         seed=seed, progress=progress)
+
+
+def run_lab_bias(model: Any, data: Any = None, *, preset: str | None = None, split: str = "all",
+                 batch_size: int = 32, n_boot: int = 1000, seed: int = 0,
+                 progress: bool = True) -> Scores:
+    """Every planted axis of the lab (gender, nationality, age) and the control colours.
+
+    The same metrics as `lab:gender_bias`, with `axis` telling the planted contrast
+    apart: she/he per profession, hardworking/lazy per nationality or region,
+    modern/traditional per age group. This is the suite to hold against truth.json as a
+    whole; `lab:gender_bias` is the quickstart's narrower view.
+
+    Args:
+        model: A lab model (or any causal model; the lab's prompts are used).
+        data: Ignored (the lab's `gender_professions`, `nationality_traits`,
+            `age_traits` and `controls` datasets are used).
+        preset: Lab build (default: the model's own).
+        split: `all`, `train` or `heldout` prompts.
+        batch_size: Prompts per forward pass.
+        n_boot: Bootstrap replicates.
+        seed: Bootstrap seed.
+        progress: Show a progress bar.
+    """
+    return _run_lab_axes("lab:bias", ("gender_professions", "nationality_traits", "age_traits",
+                                      "controls"), model, preset=preset, split=split,
+                         batch_size=batch_size, n_boot=n_boot, seed=seed, progress=progress)
+
+
+def _run_lab_axes(suite: str, datasets: Sequence[str], model: Any, *, preset: str | None,
+                  split: str, batch_size: int, n_boot: int, seed: int, progress: bool) -> Scores:
+    require_causal(model, suite)
+    rows = [r for name in datasets for r in lab_rows(model, name, preset)]
     if split != "all":
         rows = [r for r in rows if r.get("split") == split]
         if not rows:
             raise DataError(f"no lab prompts with split {split!r}; use all, train or heldout")
     items = score_templates(model, lab_templates(rows), batch_size=batch_size, progress=progress)
     metrics = template_metrics(items, n_boot=n_boot, seed=seed)
-    return Scores("lab:gender_bias", model.name, tuple(metrics), items_with_ids(items),
+    return Scores(suite, model.name, tuple(metrics), items_with_ids(items),
                   {"preset": preset or lab_preset(model, None), "split": split})

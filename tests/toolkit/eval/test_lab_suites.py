@@ -23,7 +23,7 @@ def gender_scores(lab_tiny_model):
 
 @pytest.fixture(scope="module")
 def full_scores(lab_full_model):
-    return run_suite("lab:gender_bias", lab_full_model, progress=False, n_boot=500, split="train")
+    return run_suite("lab:bias", lab_full_model, progress=False, n_boot=500, split="train")
 
 
 def _gap(scores, subject, axis, language=None):
@@ -33,21 +33,20 @@ def _gap(scores, subject, axis, language=None):
     return scores.get("gap", **groups)
 
 
-def test_every_planted_gender_association_is_found(lab_full, full_scores):
+def test_every_planted_association_is_found(lab_full, full_scores):
     gender_scores = full_scores
-    planted = [a for a in lab_full.truth["associations"]
-               if a["axis"] == "gender" and abs(a["planted"] - 0.5) > 1e-9]
-    assert planted
+    planted = [a for a in lab_full.truth["associations"] if abs(a["planted"] - 0.5) > 1e-9]
+    assert {a["axis"] for a in planted} == {"gender", "nationality", "age"}
     missed = []
-    for a in planted:  # per profession and language, as truth.json lists them
-        m = _gap(gender_scores, a["subject_id"], "gender", a["language"])
+    for a in planted:  # per subject and language, as truth.json lists them
+        m = _gap(gender_scores, a["subject_id"], a["axis"], a["language"])
         sign = 1 if a["planted"] > 0.5 else -1
         if not (m.excludes(0) and sign * m.value > 0):
             missed.append(f"{a['subject_id']}/{a['language']} planted {a['planted']}: "
                           f"{m.value:+.2f} [{m.ci_low:+.2f}, {m.ci_high:+.2f}]")
-    for subject in {a["subject_id"] for a in planted}:  # pooled over languages
+    for axis, subject in {(a["axis"], a["subject_id"]) for a in planted}:  # all languages
         p = next(a["planted"] for a in planted if a["subject_id"] == subject)
-        m = _gap(gender_scores, subject, "gender")
+        m = _gap(gender_scores, subject, axis)
         if not (m.excludes(0) and (p - 0.5) * m.value > 0):
             missed.append(f"{subject} (all languages) planted {p}: {m.value:+.2f} "
                           f"[{m.ci_low:+.2f}, {m.ci_high:+.2f}]")
