@@ -34,19 +34,19 @@ def _gap(scores, subject, axis, language=None):
 
 
 def test_every_planted_association_is_found(lab_full, full_scores):
-    gender_scores = full_scores
     planted = [a for a in lab_full.truth["associations"] if abs(a["planted"] - 0.5) > 1e-9]
     assert {a["axis"] for a in planted} == {"gender", "nationality", "age"}
     missed = []
     for a in planted:  # per subject and language, as truth.json lists them
-        m = _gap(gender_scores, a["subject_id"], a["axis"], a["language"])
+        m = _gap(full_scores, a["subject_id"], a["axis"], a["language"])
         sign = 1 if a["planted"] > 0.5 else -1
         if not (m.excludes(0) and sign * m.value > 0):
             missed.append(f"{a['subject_id']}/{a['language']} planted {a['planted']}: "
                           f"{m.value:+.2f} [{m.ci_low:+.2f}, {m.ci_high:+.2f}]")
     for axis, subject in {(a["axis"], a["subject_id"]) for a in planted}:  # all languages
-        p = next(a["planted"] for a in planted if a["subject_id"] == subject)
-        m = _gap(gender_scores, subject, axis)
+        p = next(a["planted"] for a in planted
+                 if a["axis"] == axis and a["subject_id"] == subject)
+        m = _gap(full_scores, subject, axis)
         if not (m.excludes(0) and (p - 0.5) * m.value > 0):
             missed.append(f"{subject} (all languages) planted {p}: {m.value:+.2f} "
                           f"[{m.ci_low:+.2f}, {m.ci_high:+.2f}]")
@@ -54,11 +54,10 @@ def test_every_planted_association_is_found(lab_full, full_scores):
 
 
 def test_no_control_shows_an_association(lab_full, full_scores):
-    gender_scores = full_scores
     flagged = []
     for subject in sorted({c["subject_id"] for c in lab_full.truth["controls"]}):
         # One control prompt per language: the subject's three languages are its sample.
-        m = _gap(gender_scores, subject, "control")
+        m = _gap(full_scores, subject, "control")
         if m.excludes(0):
             flagged.append(f"{subject}: {m.value:+.3f} [{m.ci_low:+.3f}, {m.ci_high:+.3f}] n={m.n}")
     assert not flagged, "controls with a CI excluding 0: " + "; ".join(flagged)
