@@ -9,10 +9,16 @@ of the probe's success that memorisation does not explain.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# Redraws of a control deal that reproduces the real labelling before giving up.
+MAX_REDEALS = 1000
 
 
 def encode(values: Sequence[Any]) -> tuple[list[Any], np.ndarray]:
@@ -59,9 +65,11 @@ def control_labels(y: np.ndarray, n_classes: int, types: Sequence[Any] | None,
     instead: the number of types per label follows the row-level label proportions
     (`type_quota`) and the assignment of labels to types is a random permutation. With
     no types, each row is its own type and this is a permutation of the real labels.
+    A deal that reproduces the real partition of types (`is_relabelling`) is redrawn,
+    as long as another deal exists.
 
     Args:
-        y: Real class codes [n] (only their proportions are used).
+        y: Real class codes [n] (their proportions, and each type's label).
         n_classes: Number of classes.
         types: The word type of each row (e.g. the subject or group term), or None.
         rng: Random generator (the control task is a function of the seed).
@@ -72,8 +80,44 @@ def control_labels(y: np.ndarray, n_classes: int, types: Sequence[Any] | None,
     _, type_ids = encode(types)
     n_types = int(type_ids.max()) + 1
     quota = type_quota(counts, n_types)
-    type_label = rng.permutation(np.repeat(np.arange(n_classes), quota))
+    deck = np.repeat(np.arange(n_classes), quota)
+    real = _real_type_labels(y, type_ids, n_types)
+    type_label = rng.permutation(deck)
+    for _ in range(MAX_REDEALS):
+        if real is None or not is_relabelling(real, type_label):
+            break
+        type_label = rng.permutation(deck)
+    else:
+        logger.warning("every control deal of %d types reproduces the real labels: "
+                       "selectivity is not informative here", n_types)
     return type_label[type_ids]
+
+
+def _real_type_labels(y: np.ndarray, type_ids: np.ndarray, n_types: int) -> np.ndarray | None:
+    """Each type's real label, or None when some type carries several labels."""
+    labels = np.full(n_types, -1, dtype=np.int64)
+    for t, label in zip(type_ids, y, strict=True):
+        if labels[t] not in (-1, label):
+            return None
+        labels[t] = label
+    return labels
+
+
+def is_relabelling(real: np.ndarray, control: np.ndarray) -> bool:
+    """Whether the control deal is the real per-type labelling under other class names.
+
+    With few types (five age groups, two labels) a random deal has a fair chance of
+    reproducing the real partition of types exactly, or its mirror image. Such a control
+    task *is* the probing task: its accuracy equals the probe's and selectivity reads 0
+    however selective the representation is (or, for the mirror, is inflated). Those
+    deals are redrawn.
+    """
+    forward: dict[int, int] = {}
+    backward: dict[int, int] = {}
+    for r, c in zip(real.tolist(), control.tolist(), strict=True):
+        if forward.setdefault(r, c) != c or backward.setdefault(c, r) != r:
+            return False
+    return True
 
 
 def make_folds(y: np.ndarray, cv: int, seed: int,

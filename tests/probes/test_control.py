@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from biaskit.probes.control import control_labels, encode, make_folds, type_quota
+from biaskit.probes.control import control_labels, encode, is_relabelling, make_folds, type_quota
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
@@ -29,6 +29,38 @@ def test_each_type_gets_one_label_in_the_label_proportions():
         assert len(set(ctrl[types == t])) == 1  # constant within a type
     per_type = np.array([ctrl[types == t][0] for t in range(20)])
     assert np.bincount(per_type, minlength=4).tolist() == type_quota(np.bincount(y, minlength=4), 20).tolist()
+
+
+def test_relabelling_is_recognised_under_any_class_names():
+    real = np.array([0, 0, 1, 1, 2])
+    assert is_relabelling(real, real)
+    assert is_relabelling(real, np.array([2, 2, 0, 0, 1]))  # same partition, other names
+    assert not is_relabelling(real, np.array([0, 1, 1, 0, 2]))
+    assert not is_relabelling(real, np.array([0, 0, 0, 1, 1]))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_control_deal_never_reproduces_the_real_partition_of_few_types(seed):
+    """Five types and two labels: one deal in five is the real partition or its mirror.
+
+    Such a control task is the probing task itself, and selectivity would read 0 (or be
+    inflated) whatever the representation holds; seen on lab-tiny's five age groups.
+    """
+    types = np.repeat(np.arange(5), 9)
+    real_by_type = np.array([1, 1, 1, 0, 0])
+    y = real_by_type[types]
+    ctrl = control_labels(y, 2, [f"t{t}" for t in types], np.random.default_rng(seed))
+    per_type = np.array([ctrl[types == t][0] for t in range(5)])
+    assert not is_relabelling(real_by_type, per_type)
+    assert sorted(per_type.tolist()) == sorted(real_by_type.tolist())  # same quota
+
+
+def test_a_control_that_cannot_differ_is_kept_and_said(caplog):
+    y = np.array([0, 0, 1, 1])  # two types, two labels: every deal is a relabelling
+    with caplog.at_level("WARNING"):
+        ctrl = control_labels(y, 2, ["a", "a", "b", "b"], np.random.default_rng(0))
+    assert sorted(ctrl.tolist()) == [0, 0, 1, 1]
+    assert "selectivity is not informative" in caplog.text
 
 
 def test_quota_never_collapses_to_one_class():
