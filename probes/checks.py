@@ -23,12 +23,37 @@ def check_settings(cv: Any, C: Any, backend: Any, max_iter: Any) -> None:
     """Reject settings that cannot work before any data is read."""
     if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
         raise ConfigError(f"cv must be an integer >= 2 (number of folds), got {cv!r}")
-    if isinstance(C, bool) or not isinstance(C, (int, float)) or not (C > 0 and math.isfinite(C)):
-        raise ConfigError(f"C must be a positive finite number (inverse L2 strength), got {C!r}")
+    c_grid(C)
     if backend not in BACKENDS:
         raise ConfigError(f"unknown probe backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ConfigError(f"max_iter must be a positive integer, got {max_iter!r}")
+
+
+# The values `C="auto"` chooses from, by inner cross-validation: from a probe that can
+# barely move off the class prior (0.001) to a nearly unregularised one (10).
+AUTO_C_GRID: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0)
+
+
+def c_grid(C: Any) -> tuple[float, ...] | None:
+    """None for one fixed C, else the candidate values to choose from ("auto" or a list).
+
+    Raises:
+        ConfigError: Not a positive finite number, "auto", or a list of them.
+    """
+    if isinstance(C, str):
+        if C == "auto":
+            return AUTO_C_GRID
+        raise ConfigError(f"C must be a positive number, a list of them or 'auto', got {C!r}")
+    values = list(C) if isinstance(C, (list, tuple)) else [C]
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not (value > 0 and math.isfinite(value)):
+            raise ConfigError(f"C must be a positive finite number (inverse L2 strength), a list "
+                              f"of them or 'auto', got {C!r}")
+    if not values:
+        raise ConfigError("C is an empty list: give at least one value, or 'auto'")
+    return tuple(sorted(float(v) for v in values)) if isinstance(C, (list, tuple)) else None
 
 
 def column(acts, name: str, role: str) -> list[Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ import torch
 from biaskit.errors import DataError
 from biaskit.probes import checks
 from biaskit.probes.batched import fit_batched
+from biaskit.probes.choose_c import INNER_FOLDS, choose, inner_tasks, most_chosen
 from biaskit.probes.control import control_labels, encode, make_folds
 from biaskit.probes.linear import LinearProbe
 from biaskit.probes.mdl import online_codelength
@@ -51,7 +53,10 @@ def probe_layers(acts, label: str, *, site: str | Sequence[str] | None = None,
             term) for the control task; None makes every row its own type.
         groups: Column for group-aware splits: all rows of a group (a name, a
             template) stay in one fold, so a probe cannot win by memorising it.
-        C: Inverse L2 strength (scikit-learn's meaning), the same at every layer.
+        C: Inverse L2 strength (scikit-learn's meaning), the same at every layer; or
+            "auto" (or a list of values) to choose it per layer and fold by inner
+            cross-validation (see `biaskit.probes.choose_c`), which costs one fit per
+            candidate and keeps a probe of undecodable labels at the majority baseline.
         seed: Seed of the folds, the control labels and the MDL order.
         backend: "torch" fits all layers and folds in one batched solve (CPU or GPU);
             "sklearn" loops over `LinearProbe`, the slower reference.
@@ -98,25 +103,36 @@ def probe_layers(acts, label: str, *, site: str | Sequence[str] | None = None,
     M[-1] = True
     baseline = float(np.mean([majority_accuracy(y[tr], y[te], k) for tr, te in folds]))
 
-    jobs = [(s, chunk) for s in sites for chunk in _chunks(acts, layer_list, s, len(Y), k,
+    grid = checks.c_grid(C)
+    n_outer = len(Y) - 1
+    inner = inner_tasks(label_sets, folds, y, group_ids, seed) if grid else None
+    if inner is not None:  # inner tasks go before the all-rows task, which stays last
+        Y_fit = np.concatenate([Y[:-1], inner.labels, Y[-1:]])
+        M_fit = np.concatenate([M[:-1], inner.train, M[-1:]])
+    else:
+        Y_fit, M_fit = Y, M
+
+    jobs = [(s, chunk) for s in sites for chunk in _chunks(acts, layer_list, s, len(Y_fit), k,
                                                            max_memory_mb)]
     records: list[dict[str, Any]] = []
     directions: dict[tuple[str, int], torch.Tensor] = {}
     means: dict[tuple[str, int], torch.Tensor] = {}
     for s, chunk in track(jobs, f"probing {label}", enabled=progress and len(jobs) > 1):
         X = _load(acts, chunk, s, device)
-        if backend == "torch":
-            fit = fit_batched(X, torch.as_tensor(Y, device=X.device), torch.as_tensor(M, device=X.device),
-                              n_classes=k, C=C, max_iter=max_iter, tol=tol, center=False)
-            pred = fit.predict(X).cpu().numpy()  # [tasks, layers, n]
-            dirs = fit.directions()[-1].cpu()  # [layers, r, d]
+        fit_args = (X, Y_fit, M_fit, backend, k, max_iter, tol)
+        if grid is None:
+            pred, dirs = _fit(*fit_args, C)
+            chosen = [float(C)] * len(chunk)
         else:
-            pred, dirs = _fit_sklearn(X.cpu().numpy(), Y, M, C, max_iter, tol)
+            pred, dirs, chosen = _fit_choosing_c(fit_args, grid, inner, n_outer,
+                                                 len(label_sets), cv)
         mean_dirs = _mean_directions(X, y, k).cpu()
-        mdl_res = online_codelength(X, y, k, C=C, seed=seed, max_iter=max_iter, tol=tol,
+        mdl_c = Counter(chosen).most_common(1)[0][0]
+        mdl_res = online_codelength(X, y, k, C=mdl_c, seed=seed, max_iter=max_iter, tol=tol,
                                     center=False) if mdl else None
         for i, layer in enumerate(chunk):
             rec = _score(s, layer, pred[:, i], y, y_ctrl, folds, k, baseline)
+            rec["C"] = chosen[i]
             if mdl_res is not None:
                 rec |= {"mdl_codelength": float(mdl_res.codelength[i]),
                         "mdl_uniform": float(mdl_res.uniform),
@@ -127,7 +143,8 @@ def probe_layers(acts, label: str, *, site: str | Sequence[str] | None = None,
 
     best_site, best_layer = choose_best(records)
     config = {
-        "cv": cv, "C": C, "seed": seed, "backend": backend, "control": control,
+        "cv": cv, "C": C if grid is None else "auto", "C_grid": list(grid) if grid else None,
+        "inner_folds": INNER_FOLDS if grid else None, "seed": seed, "backend": backend, "control": control,
         "control_by": control_by, "groups": groups, "mdl": mdl, "max_iter": max_iter, "tol": tol,
         "model": acts.meta.get("model"), "positions": acts.meta.get("positions"), "n": len(y),
         "ci": "mean +- t(k-1, 0.975) * sd / sqrt(k) over folds",
@@ -139,6 +156,39 @@ def probe_layers(acts, label: str, *, site: str | Sequence[str] | None = None,
     return ProbeReport(records=records, best_layer=best_layer, best_site=best_site, label=label,
                        classes=list(classes), directions=directions, mean_directions=means,
                        config=config)
+
+
+def _fit(X: torch.Tensor, Y: np.ndarray, M: np.ndarray, backend: str, k: int, max_iter: int,
+         tol: float, C: float) -> tuple[np.ndarray, torch.Tensor]:
+    """Predictions [tasks, layers, n] of every task and the last task's directions."""
+    if backend == "torch":
+        fit = fit_batched(X, torch.as_tensor(Y, device=X.device), torch.as_tensor(M, device=X.device),
+                          n_classes=k, C=C, max_iter=max_iter, tol=tol, center=False)
+        return fit.predict(X).cpu().numpy(), fit.directions()[-1].cpu()
+    return _fit_sklearn(X.cpu().numpy(), Y, M, C, max_iter, tol)
+
+
+def _fit_choosing_c(fit_args: tuple, grid: tuple[float, ...], inner, n_outer: int, n_sets: int,
+                    cv: int) -> tuple[np.ndarray, torch.Tensor, list[float]]:
+    """Fit every candidate C; keep, per outer task and layer, the one its inner CV chose.
+
+    The all-rows task (directions, `C` in the records) uses the C chosen in most
+    real-label folds at that layer.
+    """
+    fits = [_fit(*fit_args, c) for c in grid]
+    preds = [pred for pred, _ in fits]
+    pick = choose([pred[n_outer:-1] for pred in preds], inner, n_sets, cv)
+    final = most_chosen(pick[0])
+    layers, n = preds[0].shape[1], preds[0].shape[2]
+    pred = np.empty((n_outer + 1, layers, n), dtype=preds[0].dtype)
+    for t in range(n_outer):
+        label_set, fold = divmod(t, cv)
+        for i in range(layers):
+            pred[t, i] = preds[pick[label_set, fold, i]][t, i]
+    for i in range(layers):
+        pred[-1, i] = preds[final[i]][-1, i]
+    dirs = torch.stack([fits[final[i]][1][i] for i in range(layers)])
+    return pred, dirs, [grid[g] for g in final]
 
 
 def _chunks(acts, layers: list[int], site: str, tasks: int, k: int,

@@ -31,7 +31,7 @@ BEST_TOLERANCE = 0.05
 FIELDS: tuple[str, ...] = (
     "site", "layer", "accuracy", "ci_low", "ci_high", "f1", "f1_ci_low", "f1_ci_high",
     "baseline", "control_accuracy", "control_ci_low", "control_ci_high",
-    "selectivity", "selectivity_ci_low", "selectivity_ci_high", "n", "n_classes", "folds",
+    "selectivity", "selectivity_ci_low", "selectivity_ci_high", "n", "n_classes", "folds", "C",
 )
 MDL_FIELDS: tuple[str, ...] = ("mdl_codelength", "mdl_uniform", "mdl_compression")
 

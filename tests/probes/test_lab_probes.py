@@ -54,23 +54,21 @@ def test_planted_association_is_decoded_selectively(lab_tiny, lab_tiny_model, na
     assert first["accuracy"] < best["accuracy"] - 0.15, report.records
 
 
-def test_shuffled_labels_decode_nothing(lab_tiny, lab_tiny_model):
-    """Averaged over ten shuffles, a probe of random labels sits at chance at every layer.
+@pytest.mark.parametrize("name,label", [(n, lab) for n, lab, _ in CASES])
+def test_shuffled_labels_stay_at_the_majority_baseline(lab_tiny, lab_tiny_model, name, label):
+    """With C chosen by inner CV, a probe of shuffled labels scores the majority baseline.
 
-    Chance here is what a probe that learned nothing scores: predicting the classes in
-    their proportions, sum(p_c^2). (Under the issue's wording, the majority baseline, an
-    unregularised probe on noise falls 0.05-0.12 below it when classes are unbalanced;
-    that bar needs a C chosen by inner cross-validation, not yet implemented.)
+    Averaged over five shuffles (one shuffle of ~50 rows moves accuracy by +-0.07 on its
+    own), at every layer. With a fixed C the same probe fits the noise and lands up to
+    0.12 below the baseline when the classes are unbalanced (age: 27 vs 18 rows).
     """
     from biaskit.probes import probe_layers
 
-    acts = _acts(lab_tiny_model, lab_tiny, "nationality_traits", "trait_majority", shuffles=10)
-    runs = np.array([[r["accuracy"] for r in probe_layers(acts, f"shuffled_{s}", control=False,
-                                                          progress=False).records]
-                     for s in range(10)])
-    labels = np.array([r["trait_majority"] for r in acts.records])
-    p = np.array([np.mean(labels == c) for c in set(labels)])
-    chance = float((p ** 2).sum())
-    assert np.all(np.abs(runs.mean(0) - chance) <= 0.05), (runs.mean(0), chance)
-    real = probe_layers(acts, "trait_majority", control=False, progress=False)
-    assert max(r["accuracy"] for r in real.records) > runs.mean(0).max() + 0.3
+    acts = _acts(lab_tiny_model, lab_tiny, name, label, shuffles=5)
+    reports = [probe_layers(acts, f"shuffled_{s}", control=False, C="auto", progress=False)
+               for s in range(5)]
+    mean = np.mean([[r["accuracy"] for r in rep.records] for rep in reports], axis=0)
+    baseline = reports[0].records[0]["baseline"]
+    assert np.all(np.abs(mean - baseline) <= 0.05), (mean, baseline)
+    real = probe_layers(acts, label, control=False, C="auto", progress=False)
+    assert max(r["accuracy"] for r in real.records) >= baseline + 0.3, real.records

@@ -185,3 +185,56 @@ def test_bad_settings_give_a_config_error(make_acts, kwargs, message):
     with pytest.raises(ConfigError, match=message) as info:
         probe_layers(acts, "y", progress=False, **kwargs)
     assert isinstance(info.value, BiaskitError)
+
+
+def test_auto_c_keeps_a_probe_of_noise_at_the_majority_baseline(make_acts, planted):
+    """Few rows, many features: a fixed C fits noise and falls below the baseline; auto does not."""
+    X, y, _ = planted(n=60, n_layers=3, d=64, signal_layers=(1,), p_positive=0.7, seed=3)
+    fixed, auto = [], []
+    for s in range(6):
+        shuffled = np.random.default_rng(s).permutation(y).tolist()
+        acts = make_acts(X, {"y": shuffled})
+        fixed.append([r["accuracy"] for r in probe_layers(acts, "y", control=False, progress=False).records])
+        report = probe_layers(acts, "y", control=False, C="auto", progress=False)
+        auto.append([r["accuracy"] for r in report.records])
+    baseline = report.records[0]["baseline"]
+    assert np.all(np.abs(np.mean(auto, 0) - baseline) <= 0.05), (np.mean(auto, 0), baseline)
+    assert np.mean(fixed) < baseline - 0.05  # the failure auto exists to fix
+    assert report.config["C"] == "auto" and report.config["C_grid"][0] == 0.001
+    assert all(r["C"] in report.config["C_grid"] for r in report.records)
+
+
+def test_auto_c_keeps_a_real_signal(make_acts, planted):
+    X, y, _ = planted(n=300, n_layers=4, d=16, signal_layers=(2,), seed=1)
+    report = probe_layers(make_acts(X, {"y": y.tolist()}), "y", C="auto", progress=False)
+    by_layer = {r["layer"]: r for r in report.records}
+    assert by_layer[2]["accuracy"] > 0.95 and report.best_layer == 2
+    assert by_layer[0]["accuracy"] < 0.7
+
+
+def test_auto_c_is_the_same_on_both_backends(make_acts, planted):
+    X, y, _ = planted(n=120, n_layers=3, d=8, signal_layers=(1,), seed=2, strength=0.8)
+    acts = make_acts(X, {"y": y.tolist()})
+    a = probe_layers(acts, "y", C=[0.01, 1.0], progress=False)
+    b = probe_layers(acts, "y", C=[0.01, 1.0], backend="sklearn", progress=False)
+    for ra, rb in zip(a.records, b.records, strict=True):
+        assert abs(ra["accuracy"] - rb["accuracy"]) <= 0.01 and ra["C"] == rb["C"], (ra, rb)
+
+
+@pytest.mark.parametrize("C,message", [("best", "'auto'"), ([], "empty"), ([1.0, -1], "positive"),
+                                       (float("nan"), "positive")])
+def test_bad_c_is_a_clear_error(make_acts, planted, C, message):
+    from biaskit.errors import ConfigError
+
+    X, y, _ = planted(n=40, n_layers=1, d=4, signal_layers=(0,))
+    with pytest.raises(ConfigError, match=message):
+        probe_layers(make_acts(X, {"y": y.tolist()}), "y", C=C, progress=False)
+
+
+def test_auto_c_needs_folds_it_can_split_again(make_acts):
+    from biaskit.errors import DataError
+
+    X = np.random.default_rng(0).normal(size=(4, 1, 3))
+    acts = make_acts(X, {"y": [0, 0, 1, 1]})  # 2 folds: one row of each class to train on
+    with pytest.raises(DataError, match="fixed C"):
+        probe_layers(acts, "y", cv=2, control=False, C="auto", progress=False)

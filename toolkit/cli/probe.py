@@ -21,7 +21,9 @@ from biaskit.cli.options import data_options, load_from_options, model_options, 
               help="Column giving each row's word type for the control task (e.g. subject).")
 @click.option("--groups", default=None,
               help="Column for group-aware folds (e.g. subject or template).")
-@click.option("--C", "C", default=1.0, show_default=True, help="Inverse L2 strength.")
+@click.option("--C", "C", default="1.0", show_default=True, callback=lambda _c, _p, v: parse_c(v),
+              help="Inverse L2 strength; 'auto' or a list (0.01,0.1,1) chooses it per layer "
+                   "and fold by inner cross-validation.")
 @click.option("--mdl", is_flag=True, help="Also compute MDL (online codelength).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch-size", default=32, show_default=True)
@@ -29,7 +31,7 @@ from biaskit.cli.options import data_options, load_from_options, model_options, 
 def probe_cmd(model: str, dtype: str, device: str, trust_remote_code: bool, data: str,
               text_col: str, label_col: str | None, subject_col: str | None, layers: str,
               sites: str, positions: str, cv: int, control_by: str | None, groups: str | None,
-              C: float, mdl: bool, seed: int, batch_size: int, out: str) -> None:  # noqa: N803
+              C: float | str | list[float], mdl: bool, seed: int, batch_size: int, out: str) -> None:  # noqa: N803
     """Decode --label from each layer; report accuracy, control accuracy and selectivity.
 
     Writes probe.json, probe.csv (one row per layer and site, with 95% CIs over folds),
@@ -66,3 +68,14 @@ def probe_cmd(model: str, dtype: str, device: str, trust_remote_code: bool, data
     console.print(report.as_table())
     console.print(f"best layer: [bold]{report.best_layer}[/bold] ({report.best_site}); "
                   f"results in [bold]{out}[/bold]")
+
+
+def parse_c(value: str) -> float | str | list[float]:
+    """`--C`: a number, `auto`, or comma-separated numbers (the grid to choose from)."""
+    if value == "auto":
+        return value
+    try:
+        numbers = [float(v) for v in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number, a list of numbers or 'auto'") from None
+    return numbers[0] if len(numbers) == 1 else numbers

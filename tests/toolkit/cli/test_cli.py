@@ -107,3 +107,17 @@ def test_info_on_local_directory(tmp_path, capsys):
     assert code == 0
     for expected in ("gpt2", "transformer.h.{}.mlp.c_proj", "Conv1D", "layers"):
         assert expected in out
+
+
+@pytest.mark.parametrize("value,parsed", [("1.0", 1.0), ("0.5", 0.5), ("auto", "auto"),
+                                          ("0.01,0.1,1", [0.01, 0.1, 1.0])])
+def test_probe_c_option_parses(value, parsed):
+    from biaskit.cli.probe import parse_c
+
+    assert parse_c(value) == parsed
+
+
+def test_probe_c_option_rejects_words(capsys):
+    code = main(["probe", "--model", "lab-tiny", "--data", "lab:age_traits", "--label",
+                 "trait_majority", "--C", "best", "--out", "x"])
+    assert code == 2 and "'best' is not a number" in capsys.readouterr().err

@@ -27,7 +27,8 @@ class ProbeParams:
                                               "auto: the subject column; null: one type per row.")
     groups: str | None = param(AUTO, help="Column kept within one fold (no memorising a subject); "
                                           "auto: the subject column; null: plain stratified folds.")
-    C: float = param(1.0, help="Inverse L2 strength of the probes.")
+    C: float | str | tuple[float, ...] = param(1.0, help="Inverse L2 strength of the probes; "
+                                               "auto (or a list) chooses it by inner CV.")
     mdl: bool = param(False, help="Also compute MDL (online codelength).")
     batch_size: int = param(32, help="Texts per forward pass.")
     where: dict[str, Any] | None = param(None, help="Keep rows whose column equals a value "
