@@ -153,7 +153,10 @@ def _total_effect(trace: Any) -> float | None:
     prompts = getattr(trace, "prompts", None)
     if not prompts:
         return None
-    return sum(p.sign * (p.clean - p.corrupted) for p in prompts) / len(prompts)
+    from biaskit.probes.trace_report import orientations
+
+    signs = orientations(list(prompts))
+    return sum(s * (p.clean - p.corrupted) for s, p in zip(signs, prompts, strict=True)) / len(prompts)
 
 
 def _probe_score(row: dict[str, Any]) -> float | None:

@@ -35,6 +35,12 @@ class PromptTrace:
     corrupted: float
     grids: dict[str, list[list[float]]]
     forward_passes: int = 0
+    group: str | None = None  # the subject's identity across phrasings (see `orientations`)
+
+    @property
+    def key(self) -> str:
+        """What orientation pools prompts by: the group when given, else the subject."""
+        return self.group if self.group is not None else self.subject
 
     def roles(self) -> list[str | None]:
         """Role of each token (None for special tokens such as BOS)."""
@@ -66,21 +72,50 @@ class PromptTrace:
         return 1.0 if self.clean >= self.corrupted else -1.0
 
 
+def orientations(prompts: list[PromptTrace]) -> list[float]:
+    """The sign each prompt's effects are multiplied by before averaging, cross-fitted.
+
+    A contrast such as P(she) - P(he) points one way for some subjects and the other way
+    for others, so effects are oriented before they are averaged. Orienting a prompt by
+    its *own* clean-minus-corrupted sign biases every effect upwards: pure noise, once
+    oriented by itself, averages above zero, and a subject with nothing planted looks
+    causal (seen on the lab's colour controls: a "significant" 0.009). So a prompt is
+    oriented by the other prompts of the same subject, or of the same group when the
+    trace was given `groups` (a subject's id across languages and templates): their
+    summed clean-minus-corrupted score, which the prompt's own noise does not touch. A
+    subject or group with a single prompt falls back to the prompt's own sign.
+    """
+    by_key: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for p in prompts:
+        by_key[p.key] = by_key.get(p.key, 0.0) + (p.clean - p.corrupted)
+        counts[p.key] = counts.get(p.key, 0) + 1
+    signs = []
+    for p in prompts:
+        if counts[p.key] < 2:
+            signs.append(p.sign)
+            continue
+        others = by_key[p.key] - (p.clean - p.corrupted)
+        signs.append(1.0 if others >= 0 else -1.0)
+    return signs
+
+
 def aggregate(prompts: list[PromptTrace], sites: tuple[str, ...]) -> list[dict[str, Any]]:
     """Average indirect effect per (site, layer, role) over prompts, with a 95% t-interval."""
     records = []
-    total_effect = [p.sign * (p.clean - p.corrupted) for p in prompts]
+    signs = orientations(prompts)
+    total_effect = [s * (p.clean - p.corrupted) for s, p in zip(signs, prompts, strict=True)]
     mean_total = sum(total_effect) / len(total_effect)
     for site in sites:
         n_layers = len(prompts[0].grids[site])
         for layer in range(n_layers):
             for role in ROLES:
                 values = []
-                for p in prompts:
+                for sign, p in zip(signs, prompts, strict=True):
                     cols = [t for t, r in enumerate(p.roles()) if r == role]
                     if cols:
                         restored = sum(p.grids[site][layer][t] for t in cols) / len(cols)
-                        values.append(p.sign * (restored - p.corrupted))
+                        values.append(sign * (restored - p.corrupted))
                 if not values:
                     continue
                 mean, low, high = _mean_ci(values)

@@ -21,6 +21,7 @@ before the subject are not run at all: causal attention keeps them clean.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,8 +66,8 @@ class TraceConfig:
 def trace(model: Model, prompts: Sequence[str], *, subject: str | Sequence[str],
           target: str | Sequence[str] | None = None,
           contrast: Sequence[str] | Sequence[Sequence[str]] | None = None,
-          config: TraceConfig | None = None, progress: bool = True,
-          **overrides: Any) -> TraceReport:
+          config: TraceConfig | None = None, groups: Sequence[str] | None = None,
+          progress: bool = True, **overrides: Any) -> TraceReport:
     """Trace where the model computes `target` (or the `contrast` gap) from the subject.
 
     Args:
@@ -76,6 +77,10 @@ def trace(model: Model, prompts: Sequence[str], *, subject: str | Sequence[str],
         target: The continuation whose probability is traced (one, or one per prompt).
         contrast: A pair `[a, b]` (or one pair per prompt): the traced score is P(a) - P(b).
         config: Trace settings.
+        groups: One identity per prompt (e.g. the subject id shared by "pilot",
+            "piloto" and "pilote"): each prompt's effects are oriented by the other
+            prompts of its group, not by itself, so noise does not pass for an effect
+            (see `trace_report.orientations`). Default: the subject string.
         progress: Show a progress bar.
         **overrides: Fields of `TraceConfig` to replace (e.g. `samples=5`).
 
@@ -89,6 +94,8 @@ def trace(model: Model, prompts: Sequence[str], *, subject: str | Sequence[str],
     if not prompts:
         raise DataError("no prompts to trace")
     subjects = _per_prompt(subject, len(prompts), "subject")
+    if groups is not None and len(groups) != len(prompts):
+        raise DataError(f"groups has {len(groups)} entries for {len(prompts)} prompts")
     candidates = _candidates(target, contrast, len(prompts))
     sites = tuple(dict.fromkeys(SITE_ALIASES.get(s, "") or _bad_site(s) for s in cfg.sites))
     if cfg.window is None:  # resolved once here; see TraceConfig.window
@@ -98,8 +105,9 @@ def trace(model: Model, prompts: Sequence[str], *, subject: str | Sequence[str],
     gen = torch.Generator().manual_seed(cfg.seed)
     results = []
     for i in track(range(len(prompts)), "tracing", enabled=progress):
-        results.append(_trace_prompt(model, prompts[i], subjects[i], candidates[i], sites, cfg,
-                                     noise_std, gen, i))
+        one = _trace_prompt(model, prompts[i], subjects[i], candidates[i], sites, cfg,
+                            noise_std, gen, i)
+        results.append(one if groups is None else dataclasses.replace(one, group=str(groups[i])))
     return TraceReport(prompts=results, records=aggregate(results, sites), sites=sites,
                        config=cfg.__dict__ | {"noise_std": noise_std},
                        model=model.name,

@@ -72,3 +72,45 @@ def test_shuffled_labels_stay_at_the_majority_baseline(lab_tiny, lab_tiny_model,
     assert np.all(np.abs(mean - baseline) <= 0.05), (mean, baseline)
     real = probe_layers(acts, label, control=False, C="auto", progress=False)
     assert max(r["accuracy"] for r in real.records) >= baseline + 0.3, real.records
+
+
+def _probe_and_trace(model, lab, name, label):
+    import json
+    import random
+
+    from biaskit.activations import capture
+    from biaskit.probes import probe_layers
+    from biaskit.probes.tracing import trace
+
+    with open(lab.dataset_path(name), encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    rows = [r for r in rows if r["split"] == "train" and (name == "controls" or r["strength"] != 0.5)]
+    random.Random(0).shuffle(rows)
+    rows = rows[:36]
+    acts = capture(model, [r["text"] for r in rows], layers="all", positions="last", progress=False,
+                   records=[{label: r[label], "subject": r["subject_id"]} for r in rows], dtype="float32")
+    probe = probe_layers(acts, label, cv=3, control_by="subject", progress=False)
+    traced = trace(model, [r["text"] for r in rows], subject=[r["subject"] for r in rows],
+                   contrast=[r["targets"] for r in rows], groups=[r["subject_id"] for r in rows],
+                   progress=False)
+    return probe, traced
+
+
+def test_a_decodable_control_attribute_is_not_reported_as_bias_carrying(lab_tiny, lab_tiny_model):
+    """Decodable is not used: singular/plural subjects are decodable from every layer, but
+    the colour that follows them (planted 0.5 for every subject) does not depend on them."""
+    from biaskit.probes.location import locate
+
+    probe, traced = _probe_and_trace(lab_tiny_model, lab_tiny, "controls", "kind")
+    assert max(r["accuracy"] for r in probe.records) >= 0.9
+    location = locate(probe, traced)
+    assert location.bias_carrying is False, location.reason
+    assert "within noise" in " ".join(location.notes) or "no association" in " ".join(location.notes)
+
+
+def test_the_planted_gender_association_is_reported_as_bias_carrying(lab_tiny, lab_tiny_model):
+    from biaskit.probes.location import locate
+
+    probe, traced = _probe_and_trace(lab_tiny_model, lab_tiny, "gender_professions", "gender")
+    location = locate(probe, traced)
+    assert location.bias_carrying is True, location.reason

@@ -137,3 +137,41 @@ def test_bad_input(model, kwargs, error, message):
 def test_encoder_refused():
     with pytest.raises(DataError, match="needs a causal LM"):
         trace(tiny_model("bert"), [PROMPT], subject="nurse", target="x", progress=False)
+
+
+def _noise_trace(clean, corrupted, subject, group=None):
+    from biaskit.probes.trace_report import PromptTrace
+
+    return PromptTrace(prompt="p", subject=subject, targets=["a", "b"], tokens=["x"],
+                       subject_tokens=[0], content_tokens=[0], clean=clean, corrupted=corrupted,
+                       grids={}, group=group)
+
+
+def test_orientation_by_own_sign_turns_noise_into_an_effect_and_cross_fitting_does_not():
+    """Subjects with nothing planted: clean - corrupted is pure noise around 0."""
+    import numpy as np
+
+    from biaskit.probes.trace_report import orientations
+
+    rng = np.random.default_rng(0)
+    prompts = [_noise_trace(float(d), 0.0, f"s{i % 20}") for i, d in enumerate(rng.normal(0, 0.1, 400))]
+    own = np.mean([p.sign * p.clean for p in prompts])
+    crossed = np.mean([s * p.clean for s, p in zip(orientations(prompts), prompts, strict=True)])
+    assert own > 0.07  # E|N(0, 0.1)| = 0.08: noise oriented by itself looks causal
+    assert abs(crossed) < 0.02
+
+
+def test_orientation_follows_the_group_and_keeps_a_real_effect():
+    from biaskit.probes.trace_report import orientations
+
+    # one subject planted towards b (negative), spelled two ways (two languages)
+    prompts = [_noise_trace(-0.4, 0.0, "pilot", "p1"), _noise_trace(-0.5, 0.0, "piloto", "p1"),
+               _noise_trace(+0.3, 0.0, "florist", "f1"), _noise_trace(+0.6, 0.0, "florista", "f1")]
+    assert orientations(prompts) == [-1.0, -1.0, 1.0, 1.0]
+    lone = [_noise_trace(-0.2, 0.0, "solo")]  # nothing to cross-fit with: own sign
+    assert orientations(lone) == [-1.0]
+
+
+def test_groups_must_match_the_prompts(model):
+    with pytest.raises(DataError, match="groups has 1 entries for 2 prompts"):
+        trace(model, [PROMPT, PROMPT], subject="nurse", target="x", groups=["a"], progress=False)

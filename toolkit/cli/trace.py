@@ -17,6 +17,10 @@ from biaskit.cli.options import load_from_options, model_options, out_option
               help="Column with the prompt (it ends where the target would follow).")
 @click.option("--subject", "subject_col", default="subject", show_default=True,
               help="Column with the subject to corrupt.")
+@click.option("--group", "group_col", default=None,
+              help="Column with each subject's identity across phrasings (e.g. subject_id): "
+                   "effects are oriented by the other prompts of the group, not by their own "
+                   "noise. Default: subject_id when the data has it, else the subject.")
 @click.option("--target", "target_col", default=None, help="Column with the target continuation.")
 @click.option("--contrast", default=None, help="Two targets, comma-separated: trace P(a) - P(b).")
 @click.option("--contrast-column", default=None,
@@ -30,7 +34,8 @@ from biaskit.cli.options import load_from_options, model_options, out_option
 @click.option("--seed", default=0, show_default=True)
 @out_option
 def trace_cmd(model: str, dtype: str, device: str, trust_remote_code: bool, data: str,
-              text_col: str, subject_col: str, target_col: str | None, contrast: str | None,
+              text_col: str, subject_col: str, group_col: str | None, target_col: str | None,
+              contrast: str | None,
               contrast_column: str | None, limit: int | None, samples: int, noise: float,
               window: int | None, sites: str, seed: int, out: str) -> None:
     """Find where the model computes a prediction (or a bias gap) from the subject.
@@ -39,6 +44,7 @@ def trace_cmd(model: str, dtype: str, device: str, trust_remote_code: bool, data
     with 95% CIs), trace_tokens.csv and heatmaps (trace_average.png, trace_promptN.png).
     """
     from biaskit.data import load_table
+    from biaskit.errors import DataError
     from biaskit.probes.tracing import TraceConfig, trace
 
     given = [x is not None for x in (target_col, contrast, contrast_column)]
@@ -62,7 +68,12 @@ def trace_cmd(model: str, dtype: str, device: str, trust_remote_code: bool, data
     m = load_from_options(model, dtype, device, trust_remote_code)
     cfg = TraceConfig(sites=tuple(s.strip() for s in sites.split(",") if s.strip()), noise=noise,
                       samples=samples, window=window, seed=seed)
-    report = trace(m, prompts, subject=[str(r[subject_col]) for r in rows], config=cfg, **kwargs)
+    group_col = group_col or ("subject_id" if rows and "subject_id" in rows[0] else None)
+    if group_col is not None and any(group_col not in r for r in rows):
+        raise DataError(f"{data}: no column {group_col!r} for --group")
+    groups = [str(r[group_col]) for r in rows] if group_col else None
+    report = trace(m, prompts, subject=[str(r[subject_col]) for r in rows], groups=groups,
+                   config=cfg, **kwargs)
     report.save(Path(out))
     _print(report, out)
 

@@ -19,6 +19,9 @@ class TraceParams:
     data: str = data_param(help="Prompts with a subject column: lab:<name>, data/... or a file.")
     text: str = param("text", help="Column with the prompt (it ends where the target follows).")
     subject: str = param("subject", help="Column with the subject to corrupt.")
+    group: str | None = param("auto", help="Column with each subject's identity across phrasings "
+                                           "(effects are oriented by the other prompts of the "
+                                           "group); auto: subject_id if present, else the subject.")
     target: str | None = param(None, help="Column with the target continuation to trace.")
     contrast: tuple[str, str] | None = param(None, help="Two targets [a, b]: trace P(a) - P(b). Rows "
                                                         "with a `targets` column are kept only "
@@ -71,7 +74,11 @@ def run(ctx: StepContext, p: TraceParams) -> dict[str, Any]:
     else:
         kwargs["contrast"] = [_pair(r[contrast_column]) for r in rows]
     cfg = TraceConfig(sites=p.sites, noise=p.noise, samples=p.samples, window=p.window, seed=ctx.seed)
+    group = ("subject_id" if "subject_id" in rows[0] else None) if p.group == "auto" else p.group
+    if group is not None:
+        check_columns(rows, [group], p.data)
     report = trace(ctx.model, [str(r[p.text]) for r in rows], subject=[str(r[p.subject]) for r in rows],
+                   groups=[str(r[group]) for r in rows] if group else None,
                    config=cfg, progress=ctx.progress, **kwargs)
     report.save(ctx.out)
     summary_ = report.summary()
