@@ -89,9 +89,9 @@ def test_probe_without_control_task_uses_accuracy():
 def test_no_total_effect_means_nothing_to_locate():
     """Per-prompt orientation makes noise look positive; the total-effect guard catches it."""
     t = trace_report([0.02, 0.03, 0.01, 0.0], ci_half=0.005)  # CI excludes 0 ...
-    t.prompts = [SimpleNamespace(sign=1.0, clean=0.012, corrupted=0.0)] * 8  # ... but no association
+    t.prompts = [SimpleNamespace(sign=1.0, clean=0.012, corrupted=0.0, key="s")] * 8  # ... but no association
     loc = locate(trace=t)
     assert loc.bias_carrying is False
     assert "hardly depends on the subject" in loc.notes[0]
-    t.prompts = [SimpleNamespace(sign=1.0, clean=0.4, corrupted=0.05)] * 8
+    t.prompts = [SimpleNamespace(sign=1.0, clean=0.4, corrupted=0.05, key="s")] * 8
     assert locate(trace=t).bias_carrying is True
