@@ -12,6 +12,11 @@ control labels, and one fit on all rows: 11 probes per layer). `--threads N` pin
 and BLAS to N threads on both sides: on a shared machine, idle-waiting OpenMP/BLAS
 threads make default-thread timings swing by 5x from run to run, and pinning to one
 thread gives the stable, memory-bandwidth-bound comparison.
+
+`--auto-c` times `probe_layers(C="auto")` (C chosen from 5 values by 3-fold inner CV in
+each training fold, all layers batched) against scikit-learn's own nested CV on the same
+folds: `GridSearchCV(StandardScaler + LogisticRegression, same grid, 3 inner folds)`
+refitted per outer fold and layer, on the very inner splits biaskit uses. Same last-line ratio.
 """
 
 from __future__ import annotations
@@ -92,6 +97,47 @@ def run_torch(X: np.ndarray, Y: np.ndarray, M: np.ndarray, folds, C: float,
     return acc
 
 
+def run_auto_c(X: np.ndarray, y: np.ndarray, folds, max_iter: int) -> None:
+    """Nested CV, biaskit batched vs scikit-learn GridSearchCV; prints the ratio last."""
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    from biaskit.activation_set import ActivationSet
+    from biaskit.probes import probe_layers
+    from biaskit.probes.checks import AUTO_C_GRID
+    from biaskit.probes.choose_c import INNER_FOLDS
+    from biaskit.probes.control import make_folds
+
+    layers, n, d = X.shape
+    acts = ActivationSet(layers=tuple(range(layers)), sites=("resid",),
+                         records=[{"y": int(v)} for v in y],
+                         meta={"model": "synthetic", "positions": "last", "widths": {"resid": d}},
+                         data={"resid": torch.from_numpy(X.transpose(1, 0, 2).copy())})
+    t0 = time.perf_counter()
+    report = probe_layers(acts, "y", cv=len(folds), control=False, C="auto", max_iter=max_iter,
+                          progress=False)
+    t_torch = time.perf_counter() - t0
+    acc_torch = np.array([r["accuracy"] for r in report.records])
+    acc_sk = np.zeros(layers)
+    t0 = time.perf_counter()
+    for layer in range(layers):
+        for f, (train, test) in enumerate(folds):
+            inner = make_folds(y[train], INNER_FOLDS, 1 + f)  # the inner splits biaskit uses
+            search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter)),
+                                  {"logisticregression__C": list(AUTO_C_GRID)}, cv=inner)
+            search.fit(X[layer, train], y[train])
+            acc_sk[layer] += search.score(X[layer, test], y[test]) / len(folds)
+    t_sk = time.perf_counter() - t0
+    fits = layers * len(folds) * (len(AUTO_C_GRID) * INNER_FOLDS + 1)
+    print("layer  sklearn  torch   (C='auto', nested CV)")
+    for layer in range(layers):
+        print(f"{layer:5d}  {acc_sk[layer]:.4f}   {acc_torch[layer]:.4f}")
+    print(f"sklearn GridSearchCV ({fits} fits): {t_sk:.2f}s")
+    print(f"torch batched (probe_layers C='auto'): {t_torch:.2f}s")
+    print(f"max accuracy difference across layers: {np.abs(acc_sk - acc_torch).max():.4f}")
+    print(f"speed-up (sklearn / torch): {t_sk / t_torch:.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=5000)
@@ -102,6 +148,8 @@ def main() -> None:
     parser.add_argument("--max-iter", type=int, default=1000)
     parser.add_argument("--control", action="store_true",
                         help="probe_layers' workload: add a control task and the full-data fit")
+    parser.add_argument("--auto-c", action="store_true",
+                        help="time C='auto' (nested CV) against scikit-learn's GridSearchCV")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for both sides (torch and BLAS); default: library defaults")
     args = parser.parse_args()
@@ -113,6 +161,10 @@ def main() -> None:
     print(f"machine: {machine()}")
     X, y = synthetic(args.n, args.layers, args.d)
     folds = list(StratifiedKFold(args.cv, shuffle=True, random_state=0).split(X[0], y))
+    if args.auto_c:
+        print(f"data: {args.layers} layers x {args.n} rows x {args.d} dims, {args.cv}-fold CV")
+        run_auto_c(X, y, folds, args.max_iter)
+        return
     Y, M = tasks(y, folds, args.control)
     print(f"data: {args.layers} layers x {args.n} rows x {args.d} dims, {args.cv}-fold CV, C={args.C}, "
           f"{len(Y)} probes per layer{' (folds + control folds + full fit)' if args.control else ''}")

@@ -238,3 +238,27 @@ def test_auto_c_needs_folds_it_can_split_again(make_acts):
     acts = make_acts(X, {"y": [0, 0, 1, 1]})  # 2 folds: one row of each class to train on
     with pytest.raises(DataError, match="fixed C"):
         probe_layers(acts, "y", cv=2, control=False, C="auto", progress=False)
+
+
+def test_auto_c_matches_scikit_learn_nested_cv_on_the_same_splits(make_acts, planted):
+    """C="auto" is GridSearchCV inside each outer fold: same splits, same grid, same answer."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from biaskit.probes.checks import AUTO_C_GRID
+    from biaskit.probes.choose_c import INNER_FOLDS
+    from biaskit.probes.control import make_folds
+
+    X, y, _ = planted(n=150, n_layers=3, d=10, signal_layers=(1, 2), strength=0.3, seed=4)
+    report = probe_layers(make_acts(X, {"y": y.tolist()}, dtype=torch.float32), "y", control=False,
+                          C="auto", progress=False)
+    for layer in range(3):
+        acc = []
+        for f, (train, test) in enumerate(make_folds(y, 5, 0)):
+            search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+                                  {"logisticregression__C": list(AUTO_C_GRID)},
+                                  cv=make_folds(y[train], INNER_FOLDS, 1 + f))
+            acc.append(search.fit(X[train, layer], y[train]).score(X[test, layer], y[test]))
+        assert report.records[layer]["accuracy"] == pytest.approx(np.mean(acc), abs=0.014), layer
