@@ -92,7 +92,7 @@ def _probe_and_trace(model, lab, name, label):
     probe = probe_layers(acts, label, cv=3, control_by="subject", progress=False)
     traced = trace(model, [r["text"] for r in rows], subject=[r["subject"] for r in rows],
                    contrast=[r["targets"] for r in rows], groups=[r["subject_id"] for r in rows],
-                   progress=False)
+                   samples=5, sites=("mlp",), progress=False)
     return probe, traced
 
 
