@@ -103,6 +103,9 @@ CASES = [
     ("step-check", {"r.yaml": "steps:\n  - trace:\n      data: lab:facts\n      target: target\n"
                                "      contrast: [a, b] #<\n"}, [],
      "give only one of target, contrast and contrast_column"),
+    ("probe-bad-c", {"r.yaml": "steps:\n  - probe:\n      data: lab:age_traits\n"
+                                "      label: trait_majority\n      C: best #<\n"}, [],
+     "C must be a positive number, a list of them or 'auto', got 'best'"),
     ("verify-without-edit", {"r.yaml": "steps:\n  - verify: {} #<\n"}, [],
      "verify needs an earlier edit step"),
     ("bad-run-name", {"r.yaml": "name: my run! #<\n" + GOOD_STEPS}, [], "name 'my run!'"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from biaskit.recipes.step import StepContext, StepType, data_param, param
+from biaskit.recipes.step import CheckContext, ParamError, StepContext, StepType, data_param, param
 
 AUTO = "auto"
 
@@ -35,6 +35,17 @@ class ProbeParams:
                                                     "(or one of a list), e.g. {language: en}.")
     limit: int | None = param(None, help="Use this many rows, drawn with the seed.")
     seed: int | None = param(None, help="Seed (default: the recipe's).")
+
+
+def check(p: ProbeParams, _: CheckContext) -> None:
+    """C is a positive number, a list of them, or auto (checked before any model loads)."""
+    from biaskit.errors import ConfigError
+    from biaskit.probes.checks import c_grid
+
+    try:
+        c_grid(list(p.C) if isinstance(p.C, tuple) else p.C)
+    except ConfigError as err:
+        raise ParamError("C", str(err)) from None
 
 
 def run(ctx: StepContext, p: ProbeParams) -> dict[str, Any]:
@@ -85,7 +96,7 @@ def summary(out: dict[str, Any]) -> str:
 
 
 STEP = StepType(
-    kind="probe", params=ProbeParams, run=run, summary=summary,
+    kind="probe", params=ProbeParams, run=run, check=check, summary=summary,
     description="Linear probes at every layer: where can the feature be decoded (with a control task)?",
     outputs={"best_layer": int, "best_site": str, "accuracy": float, "selectivity": float | None,
              "baseline": float, "n": int, "classes": list[str]},
