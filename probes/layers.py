@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from biaskit.errors import DataError
+from biaskit.errors import ConfigError, DataError
 from biaskit.probes import checks
 from biaskit.probes.batched import fit_batched
 from biaskit.probes.choose_c import INNER_FOLDS, choose, inner_tasks, most_chosen
@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 def probe_layers(acts, label: str, *, site: str | Sequence[str] | None = None,
                  layers: int | Sequence[int] | None = None, cv: int = 5, control: bool = True,
                  control_by: str | None = None, groups: str | None = None, C: float = 1.0,
-                 seed: int = 0, backend: str = "torch", mdl: bool = False, max_iter: int = 1000,
+                 seed: int = 0, backend: str = "torch", mdl: bool = False, permutations: int = 0,
+                 max_iter: int = 1000,
                  tol: float = 1e-4, device: str | torch.device | None = None,
                  max_memory_mb: float = 2048.0, progress: bool = True) -> ProbeReport:
     """Probe `label` at each layer and site of `acts` with k-fold cross-validation.
@@ -61,6 +62,10 @@ def probe_layers(acts, label: str, *, site: str | Sequence[str] | None = None,
         backend: "torch" fits all layers and folds in one batched solve (CPU or GPU);
             "sklearn" loops over `LinearProbe`, the slower reference.
         mdl: Also compute the online codelength (always on the torch path).
+        permutations: Also fit the probe on this many random permutations of the labels
+            (same folds, same C rule) and report, per layer, their mean accuracy (what
+            a probe scores when there is nothing to decode) and the permutation p-value
+            of the real accuracy, (1 + #{permuted >= real}) / (1 + permutations).
         max_iter: Solver iterations per probe.
         tol: Solver gradient tolerance.
         device: Where the torch path runs: None = where the activations are, "auto" =
@@ -95,8 +100,14 @@ def probe_layers(acts, label: str, *, site: str | Sequence[str] | None = None,
     rng = np.random.default_rng(seed)
     y_ctrl = control_labels(y, k, types, rng) if control else None
 
-    label_sets = [y] + ([y_ctrl] if y_ctrl is not None else [])
-    Y = np.stack([ys for ys in label_sets for _ in folds] + [y])  # real folds, control folds, all
+    if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) \
+            or permutations < 0:
+        raise ConfigError(f"permutations must be a whole number >= 0, got {permutations!r}")
+    perm_rng = np.random.default_rng([seed, 1])  # independent of the control task's draws
+    y_perms = [perm_rng.permutation(y) for _ in range(permutations)]
+    label_sets = [y] + ([y_ctrl] if y_ctrl is not None else []) + y_perms
+    # real folds, control folds, permuted folds, then one fit on all rows
+    Y = np.stack([ys for ys in label_sets for _ in folds] + [y])
     M = np.zeros(Y.shape, dtype=bool)
     for t in range(len(Y) - 1):
         M[t, folds[t % cv][0]] = True
@@ -131,7 +142,7 @@ def probe_layers(acts, label: str, *, site: str | Sequence[str] | None = None,
         mdl_res = online_codelength(X, y, k, C=mdl_c, seed=seed, max_iter=max_iter, tol=tol,
                                     center=False) if mdl else None
         for i, layer in enumerate(chunk):
-            rec = _score(s, layer, pred[:, i], y, y_ctrl, folds, k, baseline)
+            rec = _score(s, layer, pred[:, i], y, y_ctrl, folds, k, baseline, y_perms)
             rec["C"] = chosen[i]
             if mdl_res is not None:
                 rec |= {"mdl_codelength": float(mdl_res.codelength[i]),
@@ -145,7 +156,8 @@ def probe_layers(acts, label: str, *, site: str | Sequence[str] | None = None,
     config = {
         "cv": cv, "C": C if grid is None else "auto", "C_grid": list(grid) if grid else None,
         "inner_folds": INNER_FOLDS if grid else None, "seed": seed, "backend": backend, "control": control,
-        "control_by": control_by, "groups": groups, "mdl": mdl, "max_iter": max_iter, "tol": tol,
+        "control_by": control_by, "groups": groups, "mdl": mdl, "permutations": permutations,
+        "max_iter": max_iter, "tol": tol,
         "model": acts.meta.get("model"), "positions": acts.meta.get("positions"), "n": len(y),
         "ci": "mean +- t(k-1, 0.975) * sd / sqrt(k) over folds",
         "best_rule": (f"highest accuracy among layers with selectivity >= max - {BEST_TOLERANCE}"
@@ -254,7 +266,8 @@ def _mean_directions(X: torch.Tensor, y: np.ndarray, k: int) -> torch.Tensor:
 
 
 def _score(site: str, layer: int, pred: np.ndarray, y: np.ndarray, y_ctrl: np.ndarray | None,
-           folds: list[tuple[np.ndarray, np.ndarray]], k: int, baseline: float) -> dict[str, Any]:
+           folds: list[tuple[np.ndarray, np.ndarray]], k: int, baseline: float,
+           y_perms: list[np.ndarray]) -> dict[str, Any]:
     """One tidy record from the predictions [tasks, n] of every task at one layer."""
     acc = [float(np.mean(pred[f][te] == y[te])) for f, (_, te) in enumerate(folds)]
     f1 = [macro_f1(y[te], pred[f][te], k) for f, (_, te) in enumerate(folds)]
@@ -274,6 +287,14 @@ def _score(site: str, layer: int, pred: np.ndarray, y: np.ndarray, y_ctrl: np.nd
                 "selectivity": s, "selectivity_ci_low": s_lo, "selectivity_ci_high": s_hi}
     rec |= ctrl_fields
     rec |= {"n": len(y), "n_classes": k, "folds": len(folds)}
+    if y_perms:
+        cv = len(folds)
+        start = cv * (2 if y_ctrl is not None else 1)
+        perm_acc = [float(np.mean([np.mean(pred[start + j * cv + f][te] == yp[te])
+                                   for f, (_, te) in enumerate(folds)]))
+                    for j, yp in enumerate(y_perms)]
+        rec |= {"permutation_accuracy": float(np.mean(perm_acc)),
+                "permutation_p": (1 + sum(p >= a - 1e-12 for p in perm_acc)) / (1 + len(perm_acc))}
     return {key: (None if isinstance(v, float) and math.isnan(v) else v) for key, v in rec.items()}
 
 

@@ -50,6 +50,9 @@ def plot_report(report: ProbeReport, path: str | os.PathLike[str]) -> None:
             ax.fill_between(x, col("control_ci_low"), col("control_ci_high"),
                             color="tab:orange", alpha=0.2)
         ax.plot(x, col("baseline"), linestyle="--", color="gray", label="majority baseline")
+        if all("permutation_accuracy" in r for r in recs):
+            ax.plot(x, col("permutation_accuracy"), linestyle=":", color="gray",
+                    label="shuffled labels (mean)")
         if site == report.best_site:
             ax.axvline(report.best_layer, color="black", linestyle=":", linewidth=1,
                        label=f"best layer ({report.best_layer})")

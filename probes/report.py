@@ -34,6 +34,7 @@ FIELDS: tuple[str, ...] = (
     "selectivity", "selectivity_ci_low", "selectivity_ci_high", "n", "n_classes", "folds", "C",
 )
 MDL_FIELDS: tuple[str, ...] = ("mdl_codelength", "mdl_uniform", "mdl_compression")
+PERMUTATION_FIELDS: tuple[str, ...] = ("permutation_accuracy", "permutation_p")
 
 
 def choose_best(records: Sequence[dict[str, Any]],
@@ -64,7 +65,8 @@ class ProbeReport:
     """Cross-validated probe results for one label at several layers and sites.
 
     Attributes:
-        records: One dict per (layer, site), keys `FIELDS` (+ `MDL_FIELDS` with MDL).
+        records: One dict per (layer, site), keys `FIELDS` (+ `MDL_FIELDS` with MDL, +
+            `PERMUTATION_FIELDS` with permutations).
         best_layer: Layer chosen by `choose_best`.
         best_site: Site of the best layer.
         label: The label column probed.
@@ -189,6 +191,10 @@ class ProbeReport:
         table.add_column("baseline", justify="right")
         has_control = any(r.get("control_accuracy") is not None for r in self.records)
         has_mdl = any("mdl_compression" in r for r in self.records)
+        has_perm = any("permutation_p" in r for r in self.records)
+        if has_perm:
+            table.add_column("shuffled labels", justify="right")
+            table.add_column("p", justify="right")
         if has_control:
             table.add_column("control", justify="right")
             table.add_column("selectivity [95% CI]", justify="right")
@@ -200,6 +206,8 @@ class ProbeReport:
             cells += [f"{r['layer']}{' *' if best else ''}",
                       f"{r['accuracy']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
                       f"{r['f1']:.3f}", f"{r['baseline']:.3f}"]
+            if has_perm:
+                cells += [f"{r['permutation_accuracy']:.3f}", f"{r['permutation_p']:.3g}"]
             if has_control:
                 cells += [f"{r['control_accuracy']:.3f}",
                           f"{r['selectivity']:+.3f} [{r['selectivity_ci_low']:+.3f}, "

@@ -262,3 +262,44 @@ def test_auto_c_matches_scikit_learn_nested_cv_on_the_same_splits(make_acts, pla
                                   cv=make_folds(y[train], INNER_FOLDS, 1 + f))
             acc.append(search.fit(X[train, layer], y[train]).score(X[test, layer], y[test]))
         assert report.records[layer]["accuracy"] == pytest.approx(np.mean(acc), abs=0.014), layer
+
+
+def test_permutations_give_chance_and_a_p_value_per_layer(make_acts, planted):
+    from biaskit.probes.report import PERMUTATION_FIELDS
+
+    X, y, _ = planted(n=200, n_layers=4, d=12, signal_layers=(2,), seed=6)
+    report = probe_layers(make_acts(X, {"y": y.tolist()}), "y", permutations=19, progress=False)
+    by_layer = {r["layer"]: r for r in report.records}
+    assert by_layer[2]["permutation_p"] == pytest.approx(1 / 20)  # no shuffle reaches it
+    assert abs(by_layer[2]["permutation_accuracy"] - 0.5) < 0.06
+    assert by_layer[0]["permutation_p"] > 0.05  # nothing planted at layer 0
+    assert all(set(PERMUTATION_FIELDS) <= set(r) for r in report.records)
+    assert report.config["permutations"] == 19
+    plain = probe_layers(make_acts(X, {"y": y.tolist()}), "y", progress=False)
+    assert "permutation_p" not in plain.records[0]
+    # the permutations do not change the real scores or the control task
+    for a, b in zip(report.records, plain.records, strict=True):
+        assert a["accuracy"] == b["accuracy"] and a["control_accuracy"] == b["control_accuracy"]
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True])
+def test_bad_permutations_is_a_clear_error(make_acts, planted, bad):
+    from biaskit.errors import ConfigError
+
+    X, y, _ = planted(n=40, n_layers=1, d=4, signal_layers=(0,))
+    with pytest.raises(ConfigError, match="permutations"):
+        probe_layers(make_acts(X, {"y": y.tolist()}), "y", permutations=bad, progress=False)
+
+
+def test_permutations_with_auto_c_and_the_report_files(make_acts, planted, tmp_path):
+    import csv
+
+    X, y, _ = planted(n=120, n_layers=3, d=8, signal_layers=(1,), seed=8)
+    report = probe_layers(make_acts(X, {"y": y.tolist()}), "y", C="auto", permutations=4,
+                          progress=False)
+    report.save(tmp_path)
+    with open(tmp_path / "probe.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert "permutation_p" in rows[0] and float(rows[1]["permutation_p"]) == pytest.approx(0.2)
+    assert "shuffled labels" in [str(c.header) for c in report.as_table().columns]
+    assert (tmp_path / "probe.png").exists()

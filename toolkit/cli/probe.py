@@ -25,13 +25,16 @@ from biaskit.cli.options import data_options, load_from_options, model_options, 
               help="Inverse L2 strength; 'auto' or a list (0.01,0.1,1) chooses it per layer "
                    "and fold by inner cross-validation.")
 @click.option("--mdl", is_flag=True, help="Also compute MDL (online codelength).")
+@click.option("--permutations", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Also probe N shuffles of the labels: chance accuracy and a p-value per layer.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch-size", default=32, show_default=True)
 @out_option
 def probe_cmd(model: str, dtype: str, device: str, trust_remote_code: bool, data: str,
               text_col: str, label_col: str | None, subject_col: str | None, layers: str,
               sites: str, positions: str, cv: int, control_by: str | None, groups: str | None,
-              C: float | str | list[float], mdl: bool, seed: int, batch_size: int, out: str) -> None:  # noqa: N803
+              C: float | str | list[float], mdl: bool, permutations: int, seed: int,  # noqa: N803
+              batch_size: int, out: str) -> None:
     """Decode --label from each layer; report accuracy, control accuracy and selectivity.
 
     Writes probe.json, probe.csv (one row per layer and site, with 95% CIs over folds),
@@ -62,7 +65,7 @@ def probe_cmd(model: str, dtype: str, device: str, trust_remote_code: bool, data
                    positions=position, subject=table.subjects, records=table.rows,
                    batch_size=batch_size)
     report = probe_layers(acts, label_col, cv=cv, control_by=control_by, groups=groups, C=C,
-                          seed=seed, mdl=mdl)
+                          seed=seed, mdl=mdl, permutations=permutations)
     report.save(Path(out))
     console = Console()
     console.print(report.as_table())

@@ -30,6 +30,8 @@ class ProbeParams:
     C: float | str | tuple[float, ...] = param(1.0, help="Inverse L2 strength of the probes; "
                                                "auto (or a list) chooses it by inner CV.")
     mdl: bool = param(False, help="Also compute MDL (online codelength).")
+    permutations: int = param(0, help="Also probe this many shuffles of the labels: chance "
+                                      "accuracy and a permutation p-value per layer.")
     batch_size: int = param(32, help="Texts per forward pass.")
     where: dict[str, Any] | None = param(None, help="Keep rows whose column equals a value "
                                                     "(or one of a list), e.g. {language: en}.")
@@ -72,7 +74,7 @@ def run(ctx: StepContext, p: ProbeParams) -> dict[str, Any]:
                    positions=position, subject=[str(r[subject]) for r in rows] if subject else None,
                    records=rows, batch_size=p.batch_size, progress=ctx.progress)
     report = probe_layers(acts, p.label, cv=p.cv, control_by=control_by, groups=groups, C=p.C,
-                          seed=ctx.seed, mdl=p.mdl, progress=ctx.progress)
+                          seed=ctx.seed, mdl=p.mdl, permutations=p.permutations, progress=ctx.progress)
     report.save(ctx.out)
     best = next(r for r in report.records
                 if r["layer"] == report.best_layer and r["site"] == report.best_site)
