@@ -107,3 +107,29 @@ def test_headline_summarises_metrics_with_many_groups():
     assert [r["metric"] for r in shown] == ["ppl"] and shown[0]["groups"] == {}
     assert summaries == [{"suite": "s", "metric": "gap", "n": 12, "significant": 3, "toward_zero": 12,
                           "abs_before": pytest.approx(0.4), "abs_after": pytest.approx(0.1)}]
+
+
+def test_probe_section_explains_shuffled_labels_when_permuted(tmp_path):
+    import torch
+
+    from biaskit.activation_set import ActivationSet
+    from biaskit.probes import probe_layers
+    from biaskit.recipes.report_sections import probe_section
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 80)
+    X = rng.normal(size=(80, 2, 6)).astype(np.float32)
+    X[:, 1, 0] += 3 * (2 * y - 1)
+    acts = ActivationSet(layers=(0, 1), sites=("resid",), records=[{"y": int(v)} for v in y],
+                         meta={"model": "m", "positions": "last", "widths": {"resid": 6}},
+                         data={"resid": torch.from_numpy(X)})
+    report = probe_layers(acts, "y", permutations=9, progress=False)
+    report.save(tmp_path, plot=False)
+    best = report.record()
+    out = {"n": 80, "baseline": best["baseline"], "best_layer": report.best_layer,
+           "accuracy": best["accuracy"], "selectivity": best["selectivity"]}
+    doc = Document("T")
+    probe_section(doc, "probe", tmp_path, {"data": "x.jsonl"}, out)
+    md = doc.markdown(tmp_path)
+    assert "| shuffled labels | p |" in md and "9 random shufflings" in md
+    assert "| 0.1 |" in md or "| 0.100 |" in md  # layer 1: no shuffle reached it, p = 1/10

@@ -39,14 +39,26 @@ def probe_section(doc: Document, name: str, step_dir: Path, params: dict[str, An
                      "its control task, so this evidence does not show that the model represents "
                      f"{label} in a form a linear classifier can read (with the subjects it was "
                      "tested on held out of training).", "bad"))
+    permuted = all("permutation_p" in r for r in info["records"])
     rows = []
     for r in info["records"]:
         ci = fmt_ci(r.get("ci_low"), r.get("ci_high"))
-        rows.append((r["site"], str(r["layer"]), fmt(r["accuracy"]), ci, fmt(r.get("control_accuracy")),
-                     fmt(r.get("selectivity"))))
-    doc.add(Table(("site", "layer", "accuracy", "95% CI", "control", "selectivity"), tuple(rows),
-                  caption="One row per layer. 95% intervals are over cross-validation folds.",
-                  right=(1, 2, 4, 5)))
+        row = (r["site"], str(r["layer"]), fmt(r["accuracy"]), ci, fmt(r.get("control_accuracy")),
+               fmt(r.get("selectivity")))
+        if permuted:
+            row += (fmt(r["permutation_accuracy"]), fmt(r["permutation_p"]))
+        rows.append(row)
+    header = ("site", "layer", "accuracy", "95% CI", "control", "selectivity")
+    caption = "One row per layer. 95% intervals are over cross-validation folds."
+    if permuted:
+        n = info.get("config", {}).get("permutations", "several")
+        header += ("shuffled labels", "p")
+        caption += (f" *Shuffled labels*: the same probe trained on {n} random shufflings of the "
+                    "answers, i.e. what it scores when there is nothing to find; *p*: the share of "
+                    "shufflings that did as well as the real answers (small p: the layer really "
+                    "carries the information).")
+    doc.add(Table(header, tuple(rows), caption=caption,
+                  right=(1, 2, 4, 5, 6, 7) if permuted else (1, 2, 4, 5)))
     if (step_dir / "probe.png").exists():
         doc.add(Image(step_dir / "probe.png", f"Probe accuracy and control accuracy by layer ({label})."))
 
