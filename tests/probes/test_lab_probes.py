@@ -9,7 +9,6 @@ subject a random label (Hewitt & Liang), so memorising subjects earns no selecti
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -23,7 +22,7 @@ CASES = [("nationality_traits", "trait_majority", 0.95),
          ("gender_professions", "gender", 0.90)]
 
 
-def _acts(model, lab, name, label, shuffles=0):
+def _acts(model, lab, name, label):
     import json
 
     from biaskit.activations import capture
@@ -32,10 +31,6 @@ def _acts(model, lab, name, label, shuffles=0):
         rows = [json.loads(line) for line in fh if line.strip()]
     rows = [r for r in rows if r["split"] == "train" and r[label] != "neutral"]
     records = [{label: r[label], "subject": r["subject_id"]} for r in rows]
-    for s in range(shuffles):
-        for record, value in zip(records, np.random.default_rng(s).permutation([r[label] for r in rows]),
-                                 strict=True):
-            record[f"shuffled_{s}"] = value
     return capture(model, [r["text"] for r in rows], layers="all", positions="last",
                    records=records, progress=False, dtype="float32")
 
@@ -58,20 +53,19 @@ def test_planted_association_is_decoded_selectively(lab_tiny, lab_tiny_model, na
 def test_shuffled_labels_stay_at_the_majority_baseline(lab_tiny, lab_tiny_model, name, label):
     """With C chosen by inner CV, a probe of shuffled labels scores the majority baseline.
 
-    Averaged over five shuffles (one shuffle of ~50 rows moves accuracy by +-0.07 on its
-    own), at every layer. With a fixed C the same probe fits the noise and lands up to
-    0.12 below the baseline when the classes are unbalanced (age: 27 vs 18 rows).
+    Averaged over five shuffles (`permutations=5`; one shuffle of ~50 rows moves accuracy
+    by +-0.07 on its own), at every layer. With a fixed C the same probe fits the noise
+    and lands up to 0.12 below the baseline when the classes are unbalanced (age: 27 vs
+    18 rows).
     """
     from biaskit.probes import probe_layers
 
-    acts = _acts(lab_tiny_model, lab_tiny, name, label, shuffles=5)
-    reports = [probe_layers(acts, f"shuffled_{s}", control=False, C="auto", progress=False)
-               for s in range(5)]
-    mean = np.mean([[r["accuracy"] for r in rep.records] for rep in reports], axis=0)
-    baseline = reports[0].records[0]["baseline"]
-    assert np.all(np.abs(mean - baseline) <= 0.05), (mean, baseline)
-    real = probe_layers(acts, label, control=False, C="auto", progress=False)
-    assert max(r["accuracy"] for r in real.records) >= baseline + 0.3, real.records
+    report = probe_layers(_acts(lab_tiny_model, lab_tiny, name, label), label, control=False,
+                          C="auto", permutations=5, progress=False)
+    for r in report.records:
+        assert abs(r["permutation_accuracy"] - r["baseline"]) <= 0.05, report.records
+    assert max(r["accuracy"] for r in report.records) >= report.records[0]["baseline"] + 0.3
+    assert min(r["permutation_p"] for r in report.records) == pytest.approx(1 / 6)
 
 
 def _probe_and_trace(model, lab, name, label):
