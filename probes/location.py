@@ -145,6 +145,8 @@ def _evidence(probe: Any, trace: Any, site: str, role: str) -> dict[int, dict[st
         for r in recs:
             rows.setdefault(r["layer"], {"layer": r["layer"]}).update(
                 probe_selectivity=r["selectivity"], probe_accuracy=r["accuracy"])
+            if r.get("permutation_p") is not None:
+                rows[r["layer"]]["probe_p"] = r["permutation_p"]
     return rows
 
 
@@ -194,11 +196,12 @@ def _check(layer: int, n_layers: int) -> int:
 def _explain(layer: int, row: dict[str, Any], carrying: bool | None, probe: Any, trace: Any,
              forced: bool) -> tuple[str, list[str]]:
     parts = []
+    shuffled = f" (p = {row['probe_p']:.2g} against shuffled labels)" if "probe_p" in row else ""
     if row.get("probe_selectivity") is not None:
-        parts.append(f"probe accuracy {row['probe_accuracy']:.2f}, selectivity "
+        parts.append(f"probe accuracy {row['probe_accuracy']:.2f}{shuffled}, selectivity "
                      f"{row['probe_selectivity']:.2f}")
     elif "probe_accuracy" in row:
-        parts.append(f"probe accuracy {row['probe_accuracy']:.2f} (no control task)")
+        parts.append(f"probe accuracy {row['probe_accuracy']:.2f}{shuffled} (no control task)")
     if "trace_effect" in row:
         ci = (f" (95% CI {row['trace_ci_low']:.3g} to {row['trace_ci_high']:.3g})"
               if row["trace_ci_low"] == row["trace_ci_low"] else "")

@@ -95,3 +95,12 @@ def test_no_total_effect_means_nothing_to_locate():
     assert "hardly depends on the subject" in loc.notes[0]
     t.prompts = [SimpleNamespace(sign=1.0, clean=0.4, corrupted=0.05, key="s")] * 8
     assert locate(trace=t).bias_carrying is True
+
+
+def test_reason_quotes_the_permutation_p_when_the_probe_has_one():
+    probe = probe_report([0.1, 0.5, 0.2])
+    for r, pval in zip(probe.records, [0.4, 0.01, 0.2], strict=True):
+        r["permutation_p"] = pval
+    loc = locate(probe)
+    assert "probe accuracy 0.90 (p = 0.01 against shuffled labels), selectivity 0.50" in loc.reason
+    assert "p =" not in locate(probe_report([0.1, 0.5, 0.2])).reason
