@@ -133,3 +133,13 @@ def test_probe_section_explains_shuffled_labels_when_permuted(tmp_path):
     md = doc.markdown(tmp_path)
     assert "| shuffled labels | p |" in md and "9 random shufflings" in md
     assert "| 0.1 |" in md or "| 0.100 |" in md  # layer 1: no shuffle reached it, p = 1/10
+
+
+def test_summary_line_weighs_the_size_of_significant_changes():
+    from biaskit.recipes.steps.report import summary
+
+    rows = [{"significant": True, "before": 0.253, "diff": -0.002},  # significant, tiny
+            {"significant": True, "before": 0.40, "diff": -0.20},  # significant, large
+            {"significant": False, "before": 0.40, "diff": -0.30}]  # large, not significant
+    line = summary({"compared": ["before", "after"], "comparison": rows, "n_significant": 2})
+    assert "2 of 3 measures (every group counted) changed significantly, 1 of them by 10% or more" in line
