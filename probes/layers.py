@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 
 def probe_layers(acts, label: str, *, site: str | Sequence[str] | None = None,
                  layers: int | Sequence[int] | None = None, cv: int = 5, control: bool = True,
-                 control_by: str | None = None, groups: str | None = None, C: float = 1.0,
+                 control_by: str | None = None, groups: str | None = None,
+                 C: float | str | Sequence[float] = 1.0,
                  seed: int = 0, backend: str = "torch", mdl: bool = False, permutations: int = 0,
                  max_iter: int = 1000,
                  tol: float = 1e-4, device: str | torch.device | None = None,
@@ -80,6 +81,9 @@ def probe_layers(acts, label: str, *, site: str | Sequence[str] | None = None,
         ConfigError: Impossible settings (cv < 2, C <= 0, unknown backend).
     """
     checks.check_settings(cv, C, backend, max_iter)
+    if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) \
+            or permutations < 0:
+        raise ConfigError(f"permutations must be a whole number >= 0, got {permutations!r}")
     if len(acts) == 0:
         raise DataError("the activation set is empty: nothing to probe")
     classes, y = encode(checks.column(acts, label, "label"))
@@ -100,9 +104,6 @@ def probe_layers(acts, label: str, *, site: str | Sequence[str] | None = None,
     rng = np.random.default_rng(seed)
     y_ctrl = control_labels(y, k, types, rng) if control else None
 
-    if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) \
-            or permutations < 0:
-        raise ConfigError(f"permutations must be a whole number >= 0, got {permutations!r}")
     perm_rng = np.random.default_rng([seed, 1])  # independent of the control task's draws
     y_perms = [perm_rng.permutation(y) for _ in range(permutations)]
     label_sets = [y] + ([y_ctrl] if y_ctrl is not None else []) + y_perms
