@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from biaskit.errors import DataError, LayerError
-from biaskit.io import write_json, write_jsonl
+from biaskit.io import atomic_dir, write_json, write_jsonl
 
 META_FILE = "activations.json"
 RECORDS_FILE = "records.jsonl"
@@ -119,9 +118,7 @@ class ActivationSet:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the set to directory `path` atomically (a complete directory or nothing)."""
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+        with atomic_dir(target) as tmp:
             shard_names: list[str] = []
             if self.data is not None:
                 name = "shard-00000.safetensors"
@@ -138,12 +135,6 @@ class ActivationSet:
                 "format": FORMAT_VERSION, "layers": list(self.layers), "sites": list(self.sites),
                 "n": len(self), "shards": shard_names, "shard_rows": rows, "meta": self.meta,
             })
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return target
 
     @classmethod

@@ -117,6 +117,24 @@ def test_save_load_roundtrip(model, tmp_path):
         acts.column("gender")
 
 
+def test_a_failed_save_leaves_the_previous_set_whole(model, tmp_path, monkeypatch):
+    import biaskit.activation_set as module
+
+    acts = capture(model, TEXTS, layers=[0], progress=False)
+    acts.save(tmp_path / "acts")
+    before = sorted(p.name for p in (tmp_path / "acts").iterdir())
+
+    def broken(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(module, "write_json", broken)
+    with pytest.raises(OSError, match="disk full"):
+        acts.save(tmp_path / "acts")
+    assert sorted(p.name for p in (tmp_path / "acts").iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["acts"]  # no temporary folder left
+    assert ActivationSet.load(tmp_path / "acts").layers == (0,)
+
+
 def test_load_rejects_non_activation_dir(tmp_path):
     with pytest.raises(DataError, match="not an activation set"):
         ActivationSet.load(tmp_path)
