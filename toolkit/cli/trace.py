@@ -65,13 +65,13 @@ def trace_cmd(model: str, dtype: str, device: str, trust_remote_code: bool, data
         kwargs["contrast"] = pair
     else:
         kwargs["contrast"] = [_pair(r[contrast_column], i) for i, r in enumerate(rows)]
-    m = load_from_options(model, dtype, device, trust_remote_code)
-    cfg = TraceConfig(sites=tuple(s.strip() for s in sites.split(",") if s.strip()), noise=noise,
-                      samples=samples, window=window, seed=seed)
     group_col = group_col or ("subject_id" if rows and "subject_id" in rows[0] else None)
     if group_col is not None and any(group_col not in r for r in rows):
         raise DataError(f"{data}: no column {group_col!r} for --group")
     groups = [str(r[group_col]) for r in rows] if group_col else None
+    m = load_from_options(model, dtype, device, trust_remote_code)
+    cfg = TraceConfig(sites=tuple(s.strip() for s in sites.split(",") if s.strip()), noise=noise,
+                      samples=samples, window=window, seed=seed)
     report = trace(m, prompts, subject=[str(r[subject_col]) for r in rows], groups=groups,
                    config=cfg, **kwargs)
     report.save(Path(out))

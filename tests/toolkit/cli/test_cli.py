@@ -121,3 +121,11 @@ def test_probe_c_option_rejects_words(capsys):
     code = main(["probe", "--model", "lab-tiny", "--data", "lab:age_traits", "--label",
                  "trait_majority", "--C", "best", "--out", "x"])
     assert code == 2 and "'best' is not a number" in capsys.readouterr().err
+
+
+def test_trace_group_column_is_checked_before_the_model_loads(tmp_path, capsys):
+    data = tmp_path / "p.jsonl"
+    data.write_text(json.dumps({"text": "The nurse said that", "subject": "nurse"}) + "\n")
+    code = main(["trace", "--model", "no-such/model", "--data", str(data), "--contrast", "she,he",
+                 "--group", "person", "--out", str(tmp_path / "o")])
+    assert code == 2 and "no column 'person' for --group" in capsys.readouterr().err
