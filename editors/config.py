@@ -40,7 +40,9 @@ class EditConfig:
             (ROME: one layer at a fifth of the depth; MEMIT/AlphaEdit: a window after the
             first eighth). Prefer what `biaskit locate` reports.
         fact_token: Where the key is read: `subject_last` (the subject's last token, as in
-            the papers) or `last` (the prompt's last token).
+            the papers), or as ROME's code also allows, `subject_first`,
+            `subject_first_after_last` (the token after the subject) or `last` (the
+            prompt's last token).
         objective: `rewrite` (make `target_new` the continuation) or `equalize` (make the
             request's group terms equally likely while keeping their total probability).
         mass_weight: Weight of the term that keeps the group terms' total log-probability
@@ -77,7 +79,7 @@ class EditConfig:
     """
 
     layers: tuple[int, ...] = ()
-    fact_token: Literal["subject_last", "last"] = "subject_last"
+    fact_token: Literal["subject_last", "subject_first", "subject_first_after_last", "last"] = "subject_last"
     objective: Objective = "rewrite"
     mass_weight: float = 1.0
     v_num_grad_steps: int = 20

@@ -21,7 +21,11 @@ import torch
 from biaskit.batching import pad_ids
 from biaskit.errors import DataError
 from biaskit.models.model import Model
-from biaskit.positions import encode, subject_last_token
+from biaskit.positions import encode, subject_last_token, subject_token_span
+
+FACT_TOKENS: tuple[str, ...] = ("subject_last", "subject_first", "subject_first_after_last", "last")
+"""Where a key can be read, as in ROME's code: the subject's last or first token, the
+token right after the subject, or the prompt's last token."""
 
 Site = Literal["mlp_key", "mlp_value", "resid"]
 """`mlp_key`: input of the rewritten projection; `mlp_value`: its output; `resid`: block output."""
@@ -65,14 +69,18 @@ def lookups(model: Model, prompts: Sequence[str], subjects: Sequence[str],
         prompts: Templates with one `{}`.
         subjects: One subject per prompt.
         prefixes: Context prefixes ("" is the bare prompt).
-        fact_token: `subject_last` or `last` (the text's last token).
+        fact_token: One of `FACT_TOKENS`: `subject_last` (the papers' choice),
+            `subject_first`, `subject_first_after_last` (the token after the subject) or
+            `last` (the text's last token).
         request_ids: Request index of each prompt (default: its position).
 
     Raises:
         SubjectNotFoundError: The subject covers no token.
+        DataError: Unknown `fact_token`, or `subject_first_after_last` with the subject at
+            the end of a prompt.
     """
-    if fact_token not in ("subject_last", "last"):
-        raise DataError(f"fact_token must be 'subject_last' or 'last', not {fact_token!r}")
+    if fact_token not in FACT_TOKENS:
+        raise DataError(f"fact_token must be one of {', '.join(FACT_TOKENS)}; not {fact_token!r}")
     texts, masked, owners = [], [], []
     for i, (prompt, subject) in enumerate(zip(prompts, subjects, strict=True)):
         text, at = filled(prompt, subject)
@@ -82,14 +90,28 @@ def lookups(model: Model, prompts: Sequence[str], subjects: Sequence[str],
             start = len(prefix) + at
             masked.append("\0" * start + subject + "\0" * (len(text) - at - len(subject)))
             owners.append(i)
-    encoded = encode(model.tokenizer, texts, need_offsets=fact_token == "subject_last")
+    encoded = encode(model.tokenizer, texts, need_offsets=fact_token != "last")
     out = []
     for j, (enc, text, mask, i) in enumerate(zip(encoded, texts, masked, owners, strict=True)):
-        pos = (enc.content[-1] if fact_token == "last"
-               else subject_last_token(enc, mask, subjects[i], j))
+        pos = _fact_position(enc, mask, subjects[i], j, fact_token, text)
         out.append(Lookup(text=text, ids=tuple(enc.ids), position=pos,
                           request=i if request_ids is None else request_ids[i]))
     return out
+
+
+def _fact_position(enc, mask: str, subject: str, index: int, fact_token: str, text: str) -> int:
+    if fact_token == "last":
+        return enc.content[-1]
+    if fact_token == "subject_first":
+        return subject_token_span(enc, mask, subject, index)[0]
+    last = subject_last_token(enc, mask, subject, index)
+    if fact_token == "subject_last":
+        return last
+    after = [j for j in enc.content if j > last]
+    if not after:
+        raise DataError(f"fact_token 'subject_first_after_last': nothing follows the subject "
+                        f"{subject!r} in {text!r}")
+    return after[0]
 
 
 class _Stop(Exception):

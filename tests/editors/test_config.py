@@ -113,6 +113,9 @@ def test_load_hparams_from_mapping_file_and_overrides(tmp_path):
     assert short.context_template_length_params == ((3, 2),)
     with pytest.raises(ConfigError, match="objective"):
         load_hparams("rome", {"objective": "erase"})
+    assert load_hparams("rome", {"fact_token": "subject_first"}).fact_token == "subject_first"
+    with pytest.raises(ConfigError, match="fact_token"):
+        load_hparams("rome", {"fact_token": "subject_middle"})
 
 
 def test_easyedit_rome_file_converts_and_matches_gpt2(tmp_path):

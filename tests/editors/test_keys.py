@@ -60,6 +60,22 @@ def test_subject_is_found_at_its_slot_not_in_the_prefix():
         lookups(model, ["The capital of {} is"], [""], [""])
 
 
+def test_the_other_fact_tokens_of_romes_code():
+    model = tiny_model("llama")
+    tok = model.tokenizer
+    prefix = "Chile is long. "
+    at = {ft: lookups(model, ["The capital of {} is"], ["Chile"], [prefix], fact_token=ft)[0].position
+          for ft in ("subject_first", "subject_last", "subject_first_after_last")}
+    # byte tokenizer: one token per character.
+    assert at["subject_first"] == len(tok(prefix + "The capital of C")["input_ids"]) - 1
+    assert at["subject_last"] == at["subject_first"] + len("Chile") - 1
+    assert at["subject_first_after_last"] == at["subject_last"] + 1
+    with pytest.raises(DataError, match="nothing follows the subject"):
+        lookups(model, ["The capital of {}"], ["Chile"], fact_token="subject_first_after_last")
+    with pytest.raises(DataError, match="fact_token must be one of"):
+        lookups(model, ["The capital of {} is"], ["Chile"], fact_token="subject_middle")
+
+
 @pytest.mark.parametrize("model_type", ["gpt2", "llama"])
 def test_weight_layout_and_add(model_type):
     model = tiny_model(model_type)
