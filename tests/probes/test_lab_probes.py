@@ -14,9 +14,10 @@ import pytest
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 # (dataset, label, lowest best-layer accuracy). The issue asks 0.95 for every planted
-# association; lab-tiny's gender x profession probe reaches 0.91-0.93 (the model's own
-# she/he predictions are the ceiling: gender MAE 0.056 on its training prompts), so
-# that row guards 0.9 and the gap is recorded in docs/probing.md.
+# association; lab-tiny's gender x profession probe reaches 0.91-0.92. The model is not
+# the limit (its own she/he sign is right on 53 of the 54 rows): with 6 professions each
+# fold tests on one or two unseen ones, and another corpus moves each axis by up to 0.18
+# (docs/probing.md). So that row guards 0.9.
 CASES = [("nationality_traits", "trait_majority", 0.95),
          ("age_traits", "trait_majority", 0.95),
          ("gender_professions", "gender", 0.90)]

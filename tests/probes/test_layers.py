@@ -88,6 +88,17 @@ def test_group_splits_stop_the_probe_from_memorising_names(make_acts, memoriser)
     assert grouped["accuracy"] < plain["accuracy"] - 0.25
 
 
+def test_few_groups_warn_that_accuracy_depends_on_which_are_held_out(make_acts, memoriser, caplog):
+    for n_subjects, warned in ((6, True), (40, False)):
+        X, y, subject = memoriser(n_subjects=n_subjects)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="biaskit.probes.checks"):
+            probe_layers(make_acts(X, {"label": y.tolist(), "subject": subject}), "label",
+                         control=False, groups="subject", progress=False)
+        assert any("only 6 groups" in m for m in caplog.messages) is warned, caplog.messages
+        assert len(caplog.messages) == int(warned)
+
+
 def test_sklearn_backend_agrees_with_torch(make_acts, planted):
     X, y, _ = planted(n=150, n_layers=3, d=8, signal_layers=(1,), strength=0.5)
     acts = make_acts(X, {"y": y.tolist()})
