@@ -121,6 +121,10 @@ def locate(probe: Any = None, trace: Any = None, *, site: str = "mlp_out",
     if trace is not None and low is not None and low == low:  # NaN with a single prompt
         carrying = bool(low > 0) and (total is None or total >= min_total_effect)
     reason, notes = _explain(chosen, row, carrying, probe, trace, layer is not None or layers is not None)
+    if trace is not None and role == "subject_last":
+        elsewhere = _elsewhere(trace, site, row)
+        if elsewhere:
+            notes.append(elsewhere)
     if total is not None and total < min_total_effect:
         notes.insert(0, f"Corrupting the subject changes the traced score by only {total:.3g} on "
                         f"average (below {min_total_effect}): the prediction hardly depends on the "
@@ -148,6 +152,38 @@ def _evidence(probe: Any, trace: Any, site: str, role: str) -> dict[int, dict[st
             if r.get("permutation_p") is not None:
                 rows[r["layer"]]["probe_p"] = r["permutation_p"]
     return rows
+
+
+EARLIER_ROLES = {"subject_first": "first", "subject_middle": "middle"}
+
+
+def _elsewhere(trace: Any, site: str, row: dict[str, Any]) -> str | None:
+    """A note when the effect sits at other subject tokens than the last one.
+
+    ROME, MEMIT and AlphaEdit read their key at the subject's last token. When a model
+    looks the association up at an earlier piece of the subject (one that already
+    identifies it), an edit at the last token can change little of it; the user should
+    know that before editing. Said when an earlier token's effect is above noise (CI
+    above 0) and at least twice the last token's at the same layer.
+    """
+    best = None
+    for r in trace.records:
+        if r["site"] != site or r["role"] not in EARLIER_ROLES or not r["ci_low"] > 0:
+            continue
+        last = next((x for x in trace.records if x["site"] == site and x["layer"] == r["layer"]
+                     and x["role"] == "subject_last"), None)
+        last_aie = last["aie"] if last else 0.0
+        if r["aie"] >= 2 * max(last_aie, 0.0) and (best is None or r["aie"] > best[0]["aie"]):
+            best = (r, last_aie)
+    if best is None:
+        return None
+    r, last_aie = best
+    name = {"mlp_out": "MLP", "attn_out": "attention", "resid": "residual"}.get(site, site)
+    return (f"The {name} effect sits at the subject's "
+            f"{EARLIER_ROLES[r['role']]} token(s), not its last one: layer {r['layer']} "
+            f"{r['aie']:.3g} (95% CI {r['ci_low']:.3g} to {r['ci_high']:.3g}) against {last_aie:.3g} "
+            f"at the last token. ROME, MEMIT and AlphaEdit read their key at the subject's last "
+            f"token, so an edit there can change little of this association.")
 
 
 def _total_effect(trace: Any) -> float | None:

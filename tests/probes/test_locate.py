@@ -104,3 +104,19 @@ def test_reason_quotes_the_permutation_p_when_the_probe_has_one():
     loc = locate(probe)
     assert "probe accuracy 0.90 (p = 0.01 against shuffled labels), selectivity 0.50" in loc.reason
     assert "p =" not in locate(probe_report([0.1, 0.5, 0.2])).reason
+
+
+def test_says_when_the_effect_sits_at_an_earlier_subject_token():
+    """The lab's gender x profession case: a middle piece identifies the profession."""
+    last = trace_report([0.0, 0.009, 0.004, 0.0], ci_half=0.01)
+    middle = trace_report([0.0, 0.42, 0.05, 0.0], ci_half=0.1, role="subject_middle")
+    loc = locate(trace=SimpleNamespace(records=last.records + middle.records))
+    note = " ".join(loc.notes)
+    assert "sits at the subject's middle token(s), not its last one: layer 1 0.42" in note
+    assert "ROME, MEMIT and AlphaEdit read their key at the subject's last token" in note
+    # not said when the last token carries it, nor for an earlier effect within noise
+    for other in (trace_report([0.0, 0.42, 0.1, 0.0], role="subject_middle"),
+                  trace_report([0.0, 0.03, 0.0, 0.0], ci_half=0.05, role="subject_first")):
+        carried = trace_report([0.0, 0.3, 0.1, 0.0])
+        loc = locate(trace=SimpleNamespace(records=carried.records + other.records))
+        assert "sits at the subject's" not in " ".join(loc.notes)
