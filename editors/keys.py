@@ -21,7 +21,7 @@ import torch
 from biaskit.batching import pad_ids
 from biaskit.errors import DataError
 from biaskit.models.model import Model
-from biaskit.positions import encode, subject_last_token, subject_token_span
+from biaskit.positions import Encoded, encode, subject_last_token, subject_token_span
 
 FACT_TOKENS: tuple[str, ...] = ("subject_last", "subject_first", "subject_first_after_last", "last")
 """Where a key can be read, as in ROME's code: the subject's last or first token, the
@@ -99,7 +99,7 @@ def lookups(model: Model, prompts: Sequence[str], subjects: Sequence[str],
     return out
 
 
-def _fact_position(enc, mask: str, subject: str, index: int, fact_token: str, text: str) -> int:
+def _fact_position(enc: Encoded, mask: str, subject: str, index: int, fact_token: str, text: str) -> int:
     if fact_token == "last":
         return enc.content[-1]
     if fact_token == "subject_first":

@@ -122,7 +122,7 @@ def locate(probe: Any = None, trace: Any = None, *, site: str = "mlp_out",
         carrying = bool(low > 0) and (total is None or total >= min_total_effect)
     reason, notes = _explain(chosen, row, carrying, probe, trace, layer is not None or layers is not None)
     if trace is not None and role == "subject_last":
-        elsewhere = _elsewhere(trace, site, row)
+        elsewhere = _elsewhere(trace, site)
         if elsewhere:
             notes.append(elsewhere)
     if total is not None and total < min_total_effect:
@@ -157,7 +157,7 @@ def _evidence(probe: Any, trace: Any, site: str, role: str) -> dict[int, dict[st
 EARLIER_ROLES = {"subject_first": "first", "subject_middle": "middle"}
 
 
-def _elsewhere(trace: Any, site: str, row: dict[str, Any]) -> str | None:
+def _elsewhere(trace: Any, site: str) -> str | None:
     """A note when the effect sits at other subject tokens than the last one.
 
     ROME, MEMIT and AlphaEdit read their key at the subject's last token. When a model
