@@ -166,18 +166,14 @@ def _elsewhere(trace: Any, site: str) -> str | None:
     know that before editing. Said when an earlier token's effect is above noise (CI
     above 0) and at least twice the last token's at the same layer.
     """
-    best = None
-    for r in trace.records:
-        if r["site"] != site or r["role"] not in EARLIER_ROLES or not r["ci_low"] > 0:
-            continue
-        last = next((x for x in trace.records if x["site"] == site and x["layer"] == r["layer"]
-                     and x["role"] == "subject_last"), None)
-        last_aie = last["aie"] if last else 0.0
-        if r["aie"] >= 2 * max(last_aie, 0.0) and (best is None or r["aie"] > best[0]["aie"]):
-            best = (r, last_aie)
-    if best is None:
+    rows = [r for r in trace.records if r["site"] == site]
+    last = {r["layer"]: r["aie"] for r in rows if r["role"] == "subject_last"}
+    earlier = [r for r in rows if r["role"] in EARLIER_ROLES and r["ci_low"] > 0
+               and r["aie"] >= 2 * max(last.get(r["layer"], 0.0), 0.0)]
+    if not earlier:
         return None
-    r, last_aie = best
+    r = max(earlier, key=lambda x: x["aie"])
+    last_aie = last.get(r["layer"], 0.0)
     name = {"mlp_out": "MLP", "attn_out": "attention", "resid": "residual"}.get(site, site)
     return (f"The {name} effect sits at the subject's "
             f"{EARLIER_ROLES[r['role']]} token(s), not its last one: layer {r['layer']} "

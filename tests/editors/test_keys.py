@@ -104,3 +104,13 @@ def test_scratch_weights_restore_exactly_after_an_error():
         raise RuntimeError("boom")
     for name, p in model.hf.named_parameters():
         assert torch.equal(p, before[name]), name
+
+
+def test_config_accepts_exactly_the_fact_tokens_lookups_read():
+    import typing
+
+    from biaskit.editors.config import EditConfig
+    from biaskit.editors.keys import FACT_TOKENS
+
+    hints = typing.get_type_hints(EditConfig)
+    assert set(typing.get_args(hints["fact_token"])) == set(FACT_TOKENS)
